@@ -261,9 +261,14 @@ class CoreModuleType:
 
 @dataclass(frozen=True, slots=True)
 class TypeBound:
-    """The type of a ``type`` import or export: ``(eq T)`` or ``(sub resource)``."""
+    """The type of a ``type`` import or export.
 
-    eq: ValType | ResourceType | None = None  # None means (sub resource)
+    ``(eq T)``: ``type`` is T and ``sub_resource`` is False. ``(sub resource)``: ``type`` is the
+    fresh abstract ``ResourceType`` the declaration introduces and ``sub_resource`` is True.
+    """
+
+    type: ValType | ResourceType | FuncType | InstanceType | ComponentType
+    sub_resource: bool = False
 
 
 #: What an import or export carries.
