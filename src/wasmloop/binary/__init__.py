@@ -1,0 +1,11 @@
+"""Decoding the component binary format (Binary.md) into plain data (``binary.ast``).
+
+Pure code: bytes in, frozen dataclasses out, no engine. Malformed input raises
+``wasmloop.errors.DecodeError`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from wasmloop.binary import ast
+
+__all__ = ["ast"]
