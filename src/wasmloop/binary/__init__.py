@@ -7,5 +7,6 @@ Pure code: bytes in, frozen dataclasses out, no engine. Malformed input raises
 from __future__ import annotations
 
 from wasmloop.binary import ast
+from wasmloop.binary.decoder import decode_component
 
-__all__ = ["ast"]
+__all__ = ["ast", "decode_component"]
