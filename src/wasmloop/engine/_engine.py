@@ -1,0 +1,196 @@
+"""CoreEngine (a configured wasmtime engine + module cache) and CoreModule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import errors
+from . import _capi
+from ._types import extern_type
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("WASMLOOP_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "wasmloop" / "modules"
+
+
+_wasmtime_version: str | None = None
+
+
+def wasmtime_version() -> str:
+    global _wasmtime_version
+    if _wasmtime_version is None:
+        try:
+            from importlib.metadata import version
+
+            _wasmtime_version = version("wasmtime")
+        except Exception:  # noqa: BLE001
+            _wasmtime_version = "unknown"
+    return _wasmtime_version
+
+
+_UNSET: Any = object()
+
+
+class CoreEngine:
+    """A wasmtime engine for core modules, configured for async calls (fibers).
+
+    ``compile`` caches compiled code in memory (per engine) and on disk (keyed by the sha256
+    of the bytes, the wasmtime version and the engine settings).
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_dir: str | os.PathLike[str] | None = _UNSET,
+        use_cache: bool = True,
+        max_wasm_stack: int = 1 << 20,
+        async_stack_size: int = 16 << 20,
+    ) -> None:
+        if async_stack_size <= max_wasm_stack:
+            # wasmtime aborts the process in this case; refuse it first.
+            raise ValueError("async_stack_size must be larger than max_wasm_stack")
+        self.settings: dict[str, bool | int] = {
+            "max_wasm_stack": int(max_wasm_stack),
+            "async_stack_size": int(async_stack_size),
+            "memory_may_move": False,
+            "wasm_multi_memory": True,
+            "wasm_bulk_memory": True,
+            "wasm_reference_types": True,
+            "wasm_multi_value": True,
+            "wasm_simd": True,
+            "wasm_relaxed_simd": True,
+            "wasm_tail_call": True,
+            "wasm_function_references": True,
+            "wasm_exceptions": True,
+            "wasm_memory64": True,
+            "wasm_wide_arithmetic": True,
+            "wasm_extended_const": True,
+        }
+        self._ptr, self.missing_settings = _capi.engine_new(self.settings)
+        if cache_dir is _UNSET:
+            cache_dir = default_cache_dir()
+        self.cache_dir: Path | None = Path(cache_dir) if (use_cache and cache_dir is not None) else None
+        self._fingerprint = hashlib.sha256(
+            json.dumps(
+                {"wasmtime": wasmtime_version(), "settings": self.settings, "fmt": 1}, sort_keys=True
+            ).encode()
+        ).hexdigest()
+        self._modules: dict[str, CoreModule] = {}
+        self.stats = {"compiled": 0, "cache_hits": 0, "cache_errors": 0, "memory_hits": 0}
+
+    def __del__(self) -> None:
+        ptr = getattr(self, "_ptr", None)
+        if ptr:
+            self._modules = {}
+            self._ptr = None
+            _capi.wasm_engine_delete(ptr)  # stores and modules hold their own references
+
+    # ----------------------------------------------------------------------------------------
+    def compile(self, wasm: bytes | bytearray | memoryview) -> CoreModule:
+        data = bytes(wasm)
+        digest = hashlib.sha256(data).hexdigest()
+        module = self._modules.get(digest)
+        if module is not None:
+            self.stats["memory_hits"] += 1
+            return module
+        key = hashlib.sha256(f"{digest}:{self._fingerprint}".encode()).hexdigest()
+        ptr = 0
+        from_cache = False
+        path = None
+        if self.cache_dir is not None:
+            path = self.cache_dir / key[:2] / f"{key}.cwasm"
+            ptr = self._load_cached(path)
+            from_cache = bool(ptr)
+        if not ptr:
+            ptr, msg = _capi.module_new(self._ptr, data)
+            if not ptr:
+                raise errors.ValidationError(msg or "invalid module")
+            self.stats["compiled"] += 1
+            if path is not None:
+                self._store_cached(path, ptr)
+        else:
+            self.stats["cache_hits"] += 1
+        module = CoreModule(self, ptr, digest, from_cache)
+        self._modules[digest] = module
+        return module
+
+    def _load_cached(self, path: Path) -> int:
+        sum_path = path.with_suffix(".sha256")
+        try:
+            expected = sum_path.read_text().strip()
+            with open(path, "rb") as f:
+                actual = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            return 0
+        if actual != expected:
+            self.stats["cache_errors"] += 1
+            return 0
+        ptr, _msg = _capi.module_deserialize_file(self._ptr, os.fsencode(path))
+        if not ptr:
+            self.stats["cache_errors"] += 1
+        return ptr
+
+    def _store_cached(self, path: Path, module_ptr: int) -> None:
+        try:
+            ser = _capi.Serialized(module_ptr)
+        except errors.WasmloopError:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256(ser.view).hexdigest()
+            _atomic_write(path, ser.view)
+            _atomic_write(path.with_suffix(".sha256"), digest.encode())
+        except OSError:
+            pass
+        finally:
+            ser.free()
+
+
+def _atomic_write(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class CoreModule:
+    """A compiled core module. ``imports``: [(module, name, kind, type)], ``exports``:
+    [(name, kind, type)]; kind is "func", "table", "memory", "global" or "tag"; type is a
+    FuncType, TableType, MemoryType, GlobalType or TagType."""
+
+    def __init__(self, engine: CoreEngine, ptr: int, digest: str, from_cache: bool) -> None:
+        self.engine = engine
+        self._ptr = ptr
+        self.sha256 = digest
+        self.from_cache = from_cache
+        imports, exports = _capi.module_types(ptr)
+        self.imports: list[tuple[str, str, str, Any]] = [
+            (m, n, k, extern_type(k, info)) for m, n, k, info in imports
+        ]
+        self.exports: list[tuple[str, str, Any]] = [(n, k, extern_type(k, info)) for n, k, info in exports]
+        self._export_types = {n: t for n, _k, t in self.exports}
+
+    def __del__(self) -> None:
+        ptr = getattr(self, "_ptr", 0)
+        if ptr:
+            self._ptr = 0
+            _capi.wasmtime_module_delete(ptr)
+
+    def __repr__(self) -> str:
+        return f"<CoreModule {self.sha256[:12]} imports={len(self.imports)} exports={len(self.exports)}>"
