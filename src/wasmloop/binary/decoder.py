@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from wasmloop.binary import ast
 from wasmloop.binary.ast import Sort
+from wasmloop.binary.coremodule import (
+    CORE_VERSION,
+    MAGIC,
+    check_module_sections,
+    read_core_externtype,
+    read_core_rectype,
+    read_core_subtype,
+    read_core_valtype,
+)
 from wasmloop.binary.reader import MAX_NESTING, Reader
 from wasmloop.errors import DecodeError
 
-__all__ = ["decode_component", "MAGIC", "COMPONENT_VERSION"]
+__all__ = ["decode_component", "COMPONENT_VERSION"]
 
-MAGIC = b"\x00asm"
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"
-CORE_VERSION = b"\x01\x00\x00\x00"
 
 _PRIMVALTYPES: dict[int, str] = {
     0x7F: "bool",
@@ -71,209 +78,6 @@ _SECTION_NAMES = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Core value types (shared with coremodule.py)
-
-_ABSTRACT_HEAP: dict[int, str] = {
-    0x70: "func",
-    0x6F: "extern",
-    0x6E: "any",
-    0x6D: "eq",
-    0x6C: "i31",
-    0x6B: "struct",
-    0x6A: "array",
-    0x69: "exn",
-    0x68: "cont",
-    0x71: "none",
-    0x72: "noextern",
-    0x73: "nofunc",
-    0x74: "noexn",
-    0x75: "nocont",
-}
-
-_SHORTHAND_REF: dict[int, str] = {
-    0x70: "funcref",
-    0x6F: "externref",
-    0x6E: "anyref",
-    0x6D: "eqref",
-    0x6C: "i31ref",
-    0x6B: "structref",
-    0x6A: "arrayref",
-    0x69: "exnref",
-    0x68: "contref",
-    0x71: "nullref",
-    0x72: "nullexternref",
-    0x73: "nullfuncref",
-    0x74: "nullexnref",
-    0x75: "nullcontref",
-}
-
-_NUM_TYPES: dict[int, str] = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128"}
-
-
-def read_heap_type(r: Reader) -> str:
-    """A core ``heaptype`` as text: a type index (``"3"``) or an abstract name."""
-    pos = r.pos
-    b = r.peek("a heap type")
-    if b == 0x65:
-        r.pos += 1
-        inner = r.u8("a heap type")
-        if inner not in _ABSTRACT_HEAP:
-            raise DecodeError(f"invalid heap type 0x{inner:x}", pos + 1)
-        return f"(shared {_ABSTRACT_HEAP[inner]})"
-    if b in _ABSTRACT_HEAP:
-        r.pos += 1
-        return _ABSTRACT_HEAP[b]
-    v = r.s33()
-    if v < 0:
-        raise DecodeError(f"invalid heap type 0x{b:x}", pos)
-    return str(v)
-
-
-def read_ref_type(r: Reader) -> str:
-    """A core ``reftype`` as text (``"funcref"``, ``"(ref null 3)"`` …)."""
-    pos = r.pos
-    b = r.u8("a reference type")
-    if b in _SHORTHAND_REF:
-        return _SHORTHAND_REF[b]
-    if b == 0x63 or b == 0x64:
-        ht = read_heap_type(r)
-        return f"(ref null {ht})" if b == 0x63 else f"(ref {ht})"
-    raise DecodeError(f"malformed reference type 0x{b:x}", pos)
-
-
-def read_core_valtype(r: Reader) -> str:
-    """A core ``valtype`` as text."""
-    b = r.peek("a value type")
-    if b in _NUM_TYPES:
-        r.pos += 1
-        return _NUM_TYPES[b]
-    if b in _SHORTHAND_REF or b == 0x63 or b == 0x64:
-        return read_ref_type(r)
-    raise DecodeError(f"invalid value type 0x{b:x}", r.pos)
-
-
-def read_storage_type(r: Reader) -> str:
-    b = r.peek("a storage type")
-    if b == 0x78:
-        r.pos += 1
-        return "i8"
-    if b == 0x77:
-        r.pos += 1
-        return "i16"
-    return read_core_valtype(r)
-
-
-def read_limits(r: Reader, memory: bool) -> tuple[ast.CoreLimits, int | None]:
-    pos = r.pos
-    flags = r.u8("limits flags")
-    allowed = 0x0F if memory else 0x07
-    if flags & ~allowed:
-        raise DecodeError(f"invalid limits flags 0x{flags:x}", pos)
-    is64 = bool(flags & 0x04)
-    read = r.u64 if is64 else r.u32
-    lo = read()
-    hi = read() if flags & 0x01 else None
-    page = None
-    if flags & 0x08:
-        page = r.u32()
-    return ast.CoreLimits(min=lo, max=hi, is64=is64, shared=bool(flags & 0x02)), page
-
-
-def read_table_type(r: Reader) -> ast.CoreTableType:
-    elem = read_ref_type(r)
-    limits, _ = read_limits(r, memory=False)
-    return ast.CoreTableType(elem=elem, limits=limits)
-
-
-def read_memory_type(r: Reader) -> ast.CoreMemoryType:
-    limits, page = read_limits(r, memory=True)
-    return ast.CoreMemoryType(limits=limits, page_size_log2=page)
-
-
-def read_global_type(r: Reader) -> ast.CoreGlobalType:
-    vt = read_core_valtype(r)
-    pos = r.pos
-    m = r.u8("global mutability")
-    if m > 3:
-        raise DecodeError(f"malformed mutability 0x{m:x}", pos)
-    return ast.CoreGlobalType(valtype=vt, mutable=bool(m & 1))
-
-
-def read_core_externtype(r: Reader) -> ast.CoreExternType:
-    pos = r.pos
-    k = r.u8("a core external kind")
-    if k == 0x00:
-        return ast.CoreExternType(kind="func", type_index=r.u32())
-    if k == 0x01:
-        return ast.CoreExternType(kind="table", desc=read_table_type(r))
-    if k == 0x02:
-        return ast.CoreExternType(kind="memory", desc=read_memory_type(r))
-    if k == 0x03:
-        return ast.CoreExternType(kind="global", desc=read_global_type(r))
-    if k == 0x04:
-        apos = r.pos
-        if r.u8("a tag attribute") != 0:
-            raise DecodeError("invalid tag attribute: expected 0x00", apos)
-        return ast.CoreExternType(kind="tag", type_index=r.u32())
-    raise DecodeError(f"invalid leading byte (0x{k:x}) for core external kind", pos)
-
-
-def read_core_comptype(r: Reader) -> ast.CoreCompType:
-    pos = r.pos
-    b = r.u8("a composite type")
-    if b == 0x60:
-        n = r.count("parameter")
-        params = tuple(read_core_valtype(r) for _ in range(n))
-        n = r.count("result")
-        results = tuple(read_core_valtype(r) for _ in range(n))
-        return ast.CoreFuncType(params=params, results=results)
-    if b == 0x5F:
-        n = r.count("field", 2)
-        fields = tuple(_field_type(r) for _ in range(n))
-        return ast.CoreStructType(fields=fields)
-    if b == 0x5E:
-        return ast.CoreArrayType(element=_field_type(r))
-    if b == 0x5D:
-        start = r.pos
-        r.s33()
-        return ast.CoreRawCompType(opcode=b, data=bytes(r.view[start : r.pos]), offset=pos)
-    raise DecodeError(f"invalid leading byte (0x{b:x}) for composite type", pos)
-
-
-def _field_type(r: Reader) -> ast.CoreFieldType:
-    st = read_storage_type(r)
-    return ast.CoreFieldType(storage=st, mutable=r.flag("field mutability"))
-
-
-def read_core_subtype(r: Reader, sub_final_opcodes: tuple[int, int]) -> ast.CoreSubType:
-    """``subtype``; ``sub_final_opcodes`` are the (non-final, final) ``sub`` opcodes, which
-    differ at the top level of a component core type (``0x00 0x50``)."""
-    b = r.peek("a sub type")
-    final = True
-    supers: tuple[int, ...] = ()
-    if b == 0x50 or b == 0x4F:
-        r.pos += 1
-        final = b == 0x4F
-        n = r.count("supertype")
-        supers = tuple(r.u32() for _ in range(n))
-    shared = False
-    if r.peek("a composite type") == 0x65:
-        r.pos += 1
-        shared = True
-    comp = read_core_comptype(r)
-    return ast.CoreSubType(comp=comp, final=final, supertypes=supers, shared=shared)
-
-
-def read_core_rectype(r: Reader) -> ast.CoreRecType:
-    if r.peek("a recursive type") == 0x4E:
-        r.pos += 1
-        n = r.count("rec group entry")
-        subs = tuple(read_core_subtype(r, (0x50, 0x4F)) for _ in range(n))
-        return ast.CoreRecType(subtypes=subs, explicit=True)
-    return ast.CoreRecType(subtypes=(read_core_subtype(r, (0x50, 0x4F)),))
-
-
-# ---------------------------------------------------------------------------------------------
 # Component decoding
 
 
@@ -294,7 +98,7 @@ def _preamble(r: Reader) -> None:
         raise DecodeError("magic header not detected: bad magic number", start)
     if head[4:] == CORE_VERSION:
         raise DecodeError(
-            "expected a component, found a core module (layer 0): use a core module decoder",
+            "expected a version header for a component, found a core module (layer 0)",
             start + 4,
         )
     if head[6:8] != b"\x01\x00":
@@ -319,6 +123,8 @@ def _component(r: Reader, depth: int) -> ast.Component:
     while not r.eof():
         sec_pos = r.pos
         sid = r.u8("a section id")
+        if sid > 12:
+            raise DecodeError(f"malformed section id: {sid}", sec_pos)
         size = r.u32()
         body = r.sub(size, "section")
         sections.append((sid, body.pos, size))
@@ -346,8 +152,6 @@ def _component(r: Reader, depth: int) -> ast.Component:
             n = body.count(what, min_size)
             for _ in range(n):
                 defs.append(item(body, depth))
-        else:
-            raise DecodeError(f"unknown section id {sid}", sec_pos)
         if not body.eof():
             raise DecodeError(
                 f"section size mismatch: unexpected data at the end of the {_SECTION_NAMES[sid]} section",
@@ -372,20 +176,7 @@ def _custom(r: Reader, sec_pos: int) -> ast.CustomSection:
 def _core_module(r: Reader) -> ast.CoreModule:
     """``section_1(core:module)``: check the preamble and the section framing only."""
     start = r.pos
-    if r.remaining() < 8:
-        raise DecodeError(
-            "unexpected end of section or function: expected a core module preamble", start
-        )
-    head = bytes(r.view[start : start + 8])
-    if head[:4] != MAGIC:
-        raise DecodeError("magic header not detected: bad magic number in core module", start)
-    if head[4:] != CORE_VERSION:
-        raise DecodeError("unknown binary version: expected a core module (version 1)", start + 4)
-    r.pos = start + 8
-    while not r.eof():
-        r.u8("a section id")
-        size = r.u32()
-        r.skip(size, "bytes of a core module section")
+    check_module_sections(r)
     return ast.CoreModule(data=r.view[start : r.end], offset=start)
 
 
@@ -436,7 +227,7 @@ def _core_instance(r: Reader, depth: int) -> ast.Definition:
             k = r.u8("a core instance sort")
             if k != 0x12:
                 raise DecodeError(
-                    f"invalid leading byte (0x{k:x}) for core instantiation argument kind: expected 0x12 (instance)",
+                    f"invalid leading byte (0x{k:x}) for instantiation arg kind",
                     kpos,
                 )
             args.append(ast.CoreInstantiateArg(name=name, instance_index=r.u32()))
@@ -456,7 +247,7 @@ def _name_attributes(r: Reader) -> tuple[str, tuple[ast.NameAttribute, ...], int
     pos = r.pos
     kind = r.u8("an extern name")
     if kind > 2:
-        raise DecodeError(f"invalid leading byte (0x{kind:x}) for component external name", pos)
+        raise DecodeError(f"invalid leading byte (0x{kind:x}) for component name", pos)
     name = r.name("extern name")
     attrs: list[ast.NameAttribute] = []
     if kind == 2:
@@ -473,7 +264,7 @@ def _name_attributes(r: Reader) -> tuple[str, tuple[ast.NameAttribute, ...], int
             elif a == 0x02:
                 attrs.append(ast.NameAttribute(kind="external-id", value=r.name("external id")))
             else:
-                raise DecodeError(f"invalid leading byte (0x{a:x}) for name attribute", apos)
+                raise DecodeError(f"invalid leading byte (0x{a:x}) for name option", apos)
     return name, tuple(attrs), kind
 
 
@@ -509,21 +300,42 @@ def _instance(r: Reader, depth: int) -> ast.Definition:
 
 def _alias(r: Reader, depth: int = 0) -> ast.AliasExport | ast.AliasCoreExport | ast.AliasOuter:
     pos = r.pos
-    sort = _sort(r)
+    b1 = r.u8("a sort")
+    b2 = r.u8("a core sort") if b1 == 0x00 else None
     tpos = r.pos
     t = r.u8("an alias target")
-    if t == 0x00:
-        i = r.u32()
-        return ast.AliasExport(sort=sort, instance_index=i, name=r.name("export name"), offset=pos)
-    if t == 0x01:
-        i = r.u32()
-        return ast.AliasCoreExport(
-            sort=sort, instance_index=i, name=r.name("export name"), offset=pos
-        )
     if t == 0x02:
+        sort = _OUTER_ALIAS_SORTS.get((b1, b2))
+        if sort is None:
+            bad, bpos = (b1, pos) if b2 is None else (b2, pos + 1)
+            raise DecodeError(
+                f"invalid leading byte (0x{bad:x}) for component outer alias kind", bpos
+            )
         ct = r.u32()
         return ast.AliasOuter(sort=sort, count=ct, index=r.u32(), offset=pos)
-    raise DecodeError(f"invalid leading byte (0x{t:x}) for alias", tpos)
+    if t > 0x02:
+        raise DecodeError(f"invalid leading byte (0x{t:x}) for alias", tpos)
+    if b2 is None:
+        sort = _SORTS.get(b1)  # type: ignore[assignment]
+        if sort is None:
+            raise DecodeError(f"invalid leading byte (0x{b1:x}) for component external kind", pos)
+    else:
+        sort = _CORE_SORTS.get(b2)  # type: ignore[assignment]
+        if sort is None:
+            raise DecodeError(f"invalid leading byte (0x{b2:x}) for core sort", pos + 1)
+    i = r.u32()
+    name = r.name("export name")
+    if t == 0x00:
+        return ast.AliasExport(sort=sort, instance_index=i, name=name, offset=pos)
+    return ast.AliasCoreExport(sort=sort, instance_index=i, name=name, offset=pos)
+
+
+_OUTER_ALIAS_SORTS: dict[tuple[int, int | None], Sort] = {
+    (0x00, 0x10): Sort.CORE_TYPE,
+    (0x00, 0x11): Sort.CORE_MODULE,
+    (0x03, None): Sort.TYPE,
+    (0x04, None): Sort.COMPONENT,
+}
 
 
 # -- core types -----------------------------------------------------------------------------
@@ -565,31 +377,27 @@ def _core_module_type(r: Reader, depth: int) -> ast.CoreModuleType:
         elif k == 0x01:
             td = _core_type(r, depth)
             if isinstance(td.type, ast.CoreModuleType):
-                raise DecodeError("core module types cannot be nested in a module type", pos + 1)
+                raise DecodeError(
+                    "invalid leading byte (0x50) for core type in a module type: module types do not nest",
+                    pos + 1,
+                )
             decls.append(ast.CoreTypeDef(type=td.type, offset=pos))
         elif k == 0x02:
             spos = r.pos
             s = r.u8("an alias sort")
             if s != 0x10:
-                raise DecodeError(
-                    f"invalid leading byte (0x{s:x}) for core alias: expected 0x10 (type)", spos
-                )
+                raise DecodeError(f"invalid leading byte (0x{s:x}) for outer alias kind", spos)
             tpos = r.pos
             t = r.u8("an alias target")
             if t != 0x01:
-                raise DecodeError(
-                    f"invalid leading byte (0x{t:x}) for core alias target: expected 0x01 (outer)",
-                    tpos,
-                )
+                raise DecodeError(f"invalid leading byte (0x{t:x}) for outer alias target", tpos)
             ct = r.u32()
             decls.append(ast.CoreAliasOuter(count=ct, index=r.u32(), offset=pos))
         elif k == 0x03:
             name = r.name("export name")
             decls.append(ast.CoreExportDecl(name=name, type=read_core_externtype(r), offset=pos))
         else:
-            raise DecodeError(
-                f"invalid leading byte (0x{k:x}) for core module type declaration", pos
-            )
+            raise DecodeError(f"invalid leading byte (0x{k:x}) for type definition", pos)
     return ast.CoreModuleType(decls=tuple(decls))
 
 
@@ -612,7 +420,7 @@ def _valtype(r: Reader) -> ast.ValType:
 
 
 def _opt_valtype(r: Reader) -> ast.ValType | None:
-    return _valtype(r) if r.flag("optional value type") else None
+    return _valtype(r) if r.present("value type") else None
 
 
 def _label(r: Reader) -> str:
@@ -642,10 +450,9 @@ def _deftype(r: Reader, depth: int) -> ast.DefType:
             label = _label(r)
             t = _opt_valtype(r)
             epos = r.pos
-            if r.u8("the end of a variant case") != 0x00:
-                raise DecodeError(
-                    "invalid variant case: expected 0x00 after the payload type", epos
-                )
+            z = r.u8("the end of a variant case")
+            if z != 0x00:
+                raise DecodeError(f"invalid leading byte (0x{z:x}) for zero byte required", epos)
             cases.append(ast.Case(label=label, type=t))
         return ast.Variant(cases=tuple(cases))
     if b == 0x70:
@@ -680,7 +487,7 @@ def _deftype(r: Reader, depth: int) -> ast.DefType:
         return ast.Map(key=k, value=_valtype(r))
     if b == 0x3F:
         rep = read_core_valtype(r)
-        dtor = r.u32() if r.flag("optional destructor") else None
+        dtor = r.u32() if r.present("destructor") else None
         return ast.ResourceType(rep=rep, dtor=dtor)
     if b == 0x40 or b == 0x43:
         n = r.count("parameter", 2)
@@ -702,8 +509,9 @@ def _resultlist(r: Reader) -> ast.ValType | None:
         return _valtype(r)
     if b == 0x01:
         zpos = r.pos
-        if r.u8("an empty result list") != 0x00:
-            raise DecodeError("invalid result list: expected 0x01 0x00 for no result", zpos)
+        z = r.u8("an empty result list")
+        if z != 0x00:
+            raise DecodeError(f"invalid leading byte (0x{z:x}) for number of results", zpos)
         return None
     raise DecodeError(f"invalid leading byte (0x{b:x}) for component function results", pos)
 
@@ -757,11 +565,8 @@ def _externtype(r: Reader) -> ast.ExternType:
     pos = r.pos
     b = r.u8("an extern type")
     if b == 0x00:
-        mpos = r.pos
         if r.u8("a core module extern type") != 0x11:
-            raise DecodeError(
-                "invalid leading byte for core module extern type: expected 0x00 0x11", mpos
-            )
+            raise DecodeError("invalid leading byte (0x0) for component external kind", pos)
         return ast.ExternType(sort=Sort.CORE_MODULE, type_index=r.u32())
     if b == 0x01:
         return ast.ExternType(sort=Sort.FUNC, type_index=r.u32())
@@ -870,9 +675,10 @@ def _canon(r: Reader, depth: int) -> ast.Definition:
     b = r.u8("a canonical function")
     if b == 0x00 or b == 0x01:
         spos = r.pos
-        if r.u8("a canonical function sort") != 0x00:
+        z = r.u8("a canonical function sort")
+        if z != 0x00:
             raise DecodeError(
-                f"invalid leading byte for canonical {'lift' if b == 0 else 'lower'}: expected 0x00 (func sort)",
+                f"invalid leading byte (0x{z:x}) for canonical function {'lift' if b == 0 else 'lower'}",
                 spos,
             )
         f = r.u32()
@@ -925,7 +731,7 @@ def _export(r: Reader, depth: int) -> ast.Export:
     name, attrs, kind = _name_attributes(r)
     sort = _sort(r)
     idx = r.u32()
-    et = _externtype(r) if r.flag("optional export type") else None
+    et = _externtype(r) if r.present("component export type") else None
     return ast.Export(
         name=name, sort=sort, index=idx, offset=pos, type=et, attributes=attrs, name_kind=kind
     )

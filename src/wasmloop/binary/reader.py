@@ -43,9 +43,8 @@ class Reader:
         """A reader over the next ``size`` bytes; this reader skips past them."""
         start = self.pos
         if size > self.end - start:
-            raise DecodeError(
-                f"{what} out of bounds: size {size} exceeds the remaining {self.end - start} bytes",
-                start,
+            raise self._eof_error(
+                f"{what} of {size} bytes, but only {self.end - start} bytes remain"
             )
         r = Reader.__new__(Reader)
         r.buf = self.buf
@@ -62,10 +61,13 @@ class Reader:
     def remaining(self) -> int:
         return self.end - self.pos
 
-    def _eof_error(self, what: str) -> DecodeError:
+    def _eof_error(self, what: str, pos: int | None = None) -> DecodeError:
+        pos = self.pos if pos is None else pos
         if self.end >= self.total:
-            return DecodeError(f"unexpected end-of-file: expected {what}", self.pos)
-        return DecodeError(f"unexpected end of section or function: expected {what}", self.pos)
+            return DecodeError(f"unexpected end-of-file: expected {what}", pos)
+        return DecodeError(
+            f"unexpected end-of-file: unexpected end of section or function, expected {what}", pos
+        )
 
     # -- bytes ------------------------------------------------------------------------------
 
@@ -204,16 +206,23 @@ class Reader:
         start = self.pos
         n = self.u32()
         if n * min_size > self.end - self.pos:
-            raise DecodeError(
-                f"{what} count {n} is out of bounds: only {self.end - self.pos} bytes remain",
-                start,
+            raise self._eof_error(
+                f"{n} {what} entries, but only {self.end - self.pos} bytes remain", start
             )
         return n
 
     def flag(self, what: str) -> bool:
-        """A ``0x00``/``0x01`` byte."""
+        """A boolean ``0x00``/``0x01`` byte."""
         pos = self.pos
         b = self.u8(what)
         if b > 1:
-            raise DecodeError(f"invalid {what} byte 0x{b:x}: expected 0x00 or 0x01", pos)
+            raise DecodeError(f"invalid boolean value (0x{b:x}) for {what}", pos)
+        return b == 1
+
+    def present(self, what: str) -> bool:
+        """The ``0x00``/``0x01`` byte in front of an optional ``T?``."""
+        pos = self.pos
+        b = self.u8(what)
+        if b > 1:
+            raise DecodeError(f"invalid leading byte (0x{b:x}) for optional {what}", pos)
         return b == 1
