@@ -1,0 +1,1 @@
+"""wasmloop: an asyncio-native host runtime for WebAssembly components."""

@@ -1,0 +1,349 @@
+"""The embedding API: ``Engine``, ``Component``, ``Linker``, ``Instance``, ``Func``.
+
+Async first: ``await linker.instantiate(component)`` and ``await instance.exports["f"](...)``.
+Scripts without an event loop can use ``linker.instantiate_sync`` and ``Func.call_sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from .binary import decode_component
+from .engine import CoreEngine, CoreModule, Store
+from .errors import LinkError
+from .runtime.func import ComponentFunc, HostFunc
+from .runtime.instance import ComponentInstance
+from .runtime.instantiate import ExportBundle, FuncABICache, instantiate
+from .runtime.resource import RuntimeResource
+from .runtime.thread import GuestThread, drive, drive_sync, poll_as
+from .types import ComponentType, FuncType, InstanceType, ResourceType, TypeBound, ValType
+from .validate import ComponentInfo, ModuleInfo, validate
+
+__all__ = ["Engine", "Component", "Linker", "Instance", "Func", "Exports", "HostResource"]
+
+
+class Engine:
+    """Compiles and caches core modules; shared by components, linkers and instances.
+
+    ``cache_dir`` (default ``$WASMLOOP_CACHE_DIR`` or ``~/.cache/wasmloop``) holds compiled
+    core modules keyed by content hash and engine settings; ``cache=False`` disables it.
+    """
+
+    def __init__(self, *, cache_dir: str | os.PathLike[str] | None = None, cache: bool = True):
+        kwargs: dict[str, Any] = {"use_cache": cache}
+        if cache_dir is not None:
+            kwargs["cache_dir"] = cache_dir
+        self.core = CoreEngine(**kwargs)
+
+
+class Component:
+    """A decoded, validated and compiled component, ready to instantiate any number of times."""
+
+    def __init__(self, engine: Engine, data: bytes | bytearray | memoryview, *, name: str = ""):
+        self.engine = engine
+        self.name = name
+        self._bytes = bytes(data)
+        self.ast = decode_component(self._bytes)
+        self.info: ComponentInfo = validate(self.ast)
+        self._compiled: dict[int, CoreModule] = {}
+        self._abis = FuncABICache()
+        self._compile_all(self.info)
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Component:
+        with open(path, "rb") as f:
+            data = f.read()
+        return cls(engine, data, name=os.path.basename(os.fspath(path)))
+
+    def _compile_all(self, info: ComponentInfo) -> None:
+        for m in info.module_infos:
+            self._compile(m)
+        for child in info.nested.values():
+            self._compile_all(child)
+
+    def _compile(self, m: ModuleInfo) -> CoreModule:
+        mod = self._compiled.get(id(m))
+        if mod is None:
+            mod = self._compiled[id(m)] = self.engine.core.compile(m.data)
+        return mod
+
+    @property
+    def type(self) -> ComponentType:
+        return self.info.type
+
+    @property
+    def imports(self) -> dict[str, object]:
+        return self.info.type.imports
+
+    @property
+    def exports(self) -> dict[str, object]:
+        return self.info.type.exports
+
+    def __repr__(self) -> str:
+        return f"<Component {self.name or '?'}>"
+
+
+class HostResource(RuntimeResource):
+    """A resource type defined by the host (see ``Linker.define_resource``)."""
+
+    __slots__ = ()
+
+
+class Linker:
+    """Names the values a component's imports are satisfied with.
+
+    - ``define_func(instance, name, fn)``: a Python function (``def`` or ``async def``); with
+      ``instance=None`` it satisfies a top-level function import ``name``.
+    - ``define_resource(instance, name, dtor=None)``: a host resource type; returns it. Guests
+      hold handles to Python objects of it; ``dtor(obj)`` runs when a guest drops its own handle.
+    - ``define_instance(name, value)``: a whole instance: the exports of another component
+      instance (``Instance`` or ``instance.exports[...]``) — runtime composition.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._defs: dict[str, Any] = {}
+        self.allow_shadowing = False
+
+    def _slot(self, instance: str | None, name: str, value: Any) -> None:
+        if instance is None:
+            target = self._defs
+        else:
+            target = self._defs.setdefault(instance, {})
+            if not isinstance(target, dict):
+                raise LinkError(f"instance `{instance}` is already defined as a whole instance")
+        if name in target and not self.allow_shadowing:
+            where = f"`{instance}` `{name}`" if instance else f"`{name}`"
+            raise LinkError(f"{where} is already defined")
+        target[name] = value
+
+    def define_func(self, instance: str | None, name: str, fn: Callable[..., Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"define_func needs a callable, got {type(fn).__name__}")
+        self._slot(instance, name, fn)
+
+    def define_resource(
+        self, instance: str | None, name: str, dtor: Callable[[Any], Any] | None = None
+    ) -> HostResource:
+        rt = HostResource(name, None, None, dtor)
+        self._slot(instance, name, rt)
+        return rt
+
+    def define_instance(self, name: str, value: Instance | Exports | Mapping[str, Any]) -> None:
+        if name in self._defs and not self.allow_shadowing:
+            raise LinkError(f"`{name}` is already defined")
+        if isinstance(value, Instance):
+            value = value.exports
+        if isinstance(value, Exports):
+            value = value._bundle
+        self._defs[name] = value
+
+    # -- resolving imports ----------------------------------------------------------------------
+
+    def _resolve(self, name: str, et: object, provided: Any, where: str) -> Any:
+        if isinstance(et, FuncType):
+            if isinstance(provided, ComponentFunc):
+                _check_func(et, provided.type, where)
+                return provided
+            if callable(provided) and not isinstance(provided, RuntimeResource):
+                return HostFunc(et, provided, name)
+            raise LinkError(f"{where}: expected a function, found {_describe(provided)}")
+        if isinstance(et, TypeBound):
+            if isinstance(et.type, ResourceType):
+                if not isinstance(provided, RuntimeResource):
+                    raise LinkError(f"{where}: expected a resource type, found "
+                                    f"{_describe(provided)}")
+                return provided
+            return et.type
+        if isinstance(et, InstanceType):
+            if not isinstance(provided, Mapping):
+                raise LinkError(f"{where}: expected an instance, found {_describe(provided)}")
+            bundle = ExportBundle(owner=getattr(provided, "owner", None))
+            for ename, ety in et.exports.items():
+                if ename not in provided:
+                    if isinstance(ety, TypeBound) and not isinstance(ety.type, ResourceType):
+                        continue
+                    raise LinkError(f"{where}: export `{ename}` has not been defined")
+                bundle[ename] = self._resolve(ename, ety, provided[ename], f"{where}#{ename}")
+            return bundle
+        if isinstance(et, ValType):
+            raise LinkError(f"{where}: value imports (🪙) are not supported")
+        raise LinkError(f"{where}: importing a {type(et).__name__} is not supported")
+
+    def _args(self, component: Component) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for name, et in component.imports.items():
+            if name not in self._defs:
+                if isinstance(et, TypeBound) and not isinstance(et.type, ResourceType):
+                    continue
+                raise LinkError(f"import `{name}` has not been defined")
+            args[name] = self._resolve(name, et, self._defs[name], f"import `{name}`")
+        return args
+
+    # -- instantiation --------------------------------------------------------------------------
+
+    def _instantiate(self, component: Component) -> Instance:
+        args = self._args(component)
+        store = Store(self.engine.core)
+        try:
+            inst = instantiate(
+                component.info,
+                args,
+                store,
+                component._compile,
+                component._abis,
+                name=component.name or "component",
+            )
+        except BaseException:
+            store.close()
+            raise
+        return Instance(component, inst, store)
+
+    async def instantiate(self, component: Component) -> Instance:
+        """Instantiate ``component`` with this linker's definitions."""
+        return self._instantiate(component)
+
+    def instantiate_sync(self, component: Component) -> Instance:
+        return self._instantiate(component)
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, RuntimeResource):
+        return "a resource type"
+    if isinstance(v, Mapping):
+        return "an instance"
+    if callable(v):
+        return "a function"
+    return type(v).__name__
+
+
+def _check_func(expected: FuncType, actual: FuncType, where: str) -> None:
+    if not _same_shape(expected, actual):
+        raise LinkError(f"{where}: function type mismatch: expected {expected}, found {actual}")
+
+
+def _same_shape(a: Any, b: Any) -> bool:
+    """Structural type equality where resource types match any resource type (their identity
+    is checked when the instance's resources are bound)."""
+    if isinstance(a, ResourceType) and isinstance(b, ResourceType):
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b, strict=True))
+    fields = getattr(type(a), "__dataclass_fields__", None)
+    if fields is None:
+        return a == b
+    return all(_same_shape(getattr(a, f), getattr(b, f)) for f in fields)
+
+
+class Func:
+    """An exported component function. ``await f(*args)`` calls it."""
+
+    __slots__ = ("_f", "name")
+
+    def __init__(self, f: ComponentFunc, name: str) -> None:
+        self._f = f
+        self.name = name
+
+    @property
+    def type(self) -> FuncType:
+        return self._f.type
+
+    async def __call__(self, *args: Any) -> Any:
+        call = self._f.start(args)
+        thread = GuestThread()
+        try:
+            if not poll_as(thread, call.poll):
+                await drive(thread, call.poll)
+        except BaseException:
+            call.close()
+            raise
+        return call.result
+
+    def call_sync(self, *args: Any) -> Any:
+        """Call from synchronous code (no running event loop)."""
+        call = self._f.start(args)
+        try:
+            drive_sync(GuestThread(), call.poll)
+        except BaseException:
+            call.close()
+            raise
+        return call.result
+
+    def __repr__(self) -> str:
+        return f"<Func {self.name}: {self._f.type}>"
+
+
+class Exports(Mapping[str, Any]):
+    """The exports of an instance: functions as ``Func``, instances as nested ``Exports``,
+    resource types as ``RuntimeResource``. ``exports["ns:pkg/iface#f"]`` also works."""
+
+    __slots__ = ("_bundle", "_prefix", "_cache")
+
+    def __init__(self, bundle: Mapping[str, Any], prefix: str = "") -> None:
+        self._bundle = bundle
+        self._prefix = prefix
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        cached = self._cache.get(name)
+        if cached is not None:
+            return cached
+        if name not in self._bundle and "#" in name:
+            outer, _, inner = name.partition("#")
+            return self[outer][inner]
+        v = self._bundle[name]
+        full = f"{self._prefix}#{name}" if self._prefix else name
+        if isinstance(v, ComponentFunc):
+            v = Func(v, full)
+        elif isinstance(v, Mapping):
+            v = Exports(v, full)
+        self._cache[name] = v
+        return v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._bundle)
+
+    def __len__(self) -> int:
+        return len(self._bundle)
+
+    def __repr__(self) -> str:
+        return f"<Exports {list(self._bundle)}>"
+
+
+class Instance:
+    """An instantiated component."""
+
+    def __init__(self, component: Component, inst: ComponentInstance, store: Store) -> None:
+        self.component = component
+        self._inst = inst
+        self._store = store
+        self.exports = Exports(ExportBundle(inst.exports, inst))
+
+    @property
+    def poisoned(self) -> bool:
+        return self._inst.poisoned
+
+    def close(self) -> None:
+        """Free the instance's store. Calls after this fail."""
+        self._inst.poison()
+        self._store.close()
+
+    async def __aenter__(self) -> Instance:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Instance of {self.component!r}>"
+
+
+def run(coro: Any) -> Any:
+    """``asyncio.run`` for scripts; here so examples need one import."""
+    return asyncio.run(coro)
+

@@ -1,0 +1,1 @@
+"""The component runtime: instances, resources, tasks, calls, instantiation."""

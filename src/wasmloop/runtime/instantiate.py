@@ -1,0 +1,324 @@
+"""Instantiation: running a validated component's definitions against its imports.
+
+The validator (``wasmloop.validate``) has already resolved every index and type statically;
+instantiation walks the same definitions in order with runtime values: core instances, core
+functions (wasm exports, lowered imports, built-ins), component functions (lifted exports, host
+functions), component instances (nested ones recursively) and runtime resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..abi import CanonOpts, FuncABI
+from ..binary import ast
+from ..engine import CoreModule, Store
+from ..engine import FuncType as CoreSig
+from ..errors import InstantiationError, LinkError
+from ..types import (
+    ComponentType,
+    CoreFuncType,
+    FuncType,
+    InstanceType,
+    ResourceType,
+    TypeBound,
+)
+from . import canon
+from .func import ComponentFunc, LiftedFunc, lower_import
+from .instance import ComponentInstance
+from .resource import RuntimeResource
+
+if TYPE_CHECKING:
+    from ..validate import ComponentInfo, ModuleInfo
+
+__all__ = ["instantiate", "ExportBundle", "FuncABICache"]
+
+S = ast.Sort
+
+
+class ExportBundle(dict):  # type: ignore[type-arg]
+    """The exports of a component instance (or an instance built from inline exports), by
+    name: ComponentFunc, RuntimeResource (for exported resource types), static types,
+    nested ExportBundles, compiled core modules."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, items: Mapping[str, Any] = (), owner: ComponentInstance | None = None):  # type: ignore[assignment]
+        super().__init__(items)
+        self.owner = owner
+
+
+class FuncABICache:
+    """FuncABI objects are built once per (function type, static options) for a component
+    and shared by every instantiation of it."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[FuncType, CanonOpts], FuncABI] = {}
+
+    def get(self, ft: FuncType, opts: CanonOpts) -> FuncABI:
+        key = (ft, opts)
+        abi = self._cache.get(key)
+        if abi is None:
+            abi = self._cache[key] = FuncABI(ft, opts)
+        return abi
+
+
+def _core_sig(t: CoreFuncType) -> CoreSig:
+    return CoreSig(t.params, t.results)
+
+
+def instantiate(
+    info: ComponentInfo,
+    args: Mapping[str, Any],
+    store: Store,
+    compiled: Callable[[ModuleInfo], CoreModule],
+    abis: FuncABICache,
+    *,
+    name: str = "",
+    parent: ComponentInstance | None = None,
+) -> ComponentInstance:
+    """Instantiate ``info`` with ``args`` (import name → runtime value) in ``store``."""
+    inst = ComponentInstance(name or "component", store, parent)
+    _Instantiator(info, args, store, compiled, abis, inst).run()
+    return inst
+
+
+class _Instantiator:
+    def __init__(
+        self,
+        info: ComponentInfo,
+        args: Mapping[str, Any],
+        store: Store,
+        compiled: Callable[[ModuleInfo], CoreModule],
+        abis: FuncABICache,
+        inst: ComponentInstance,
+    ) -> None:
+        self.info = info
+        self.args = args
+        self.store = store
+        self.compiled = compiled
+        self.abis = abis
+        self.inst = inst
+        self.spaces: dict[ast.Sort, list[Any]] = {s: [] for s in ast.Sort}
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def value_of(self, sort: ast.Sort, index: int) -> Any:
+        if sort is S.TYPE:
+            t = self.info.types[index]
+            if isinstance(t, ResourceType):
+                return self.inst.runtime_resource(t)
+            return t
+        if sort is S.COMPONENT:
+            return self.info.components[index]
+        return self.spaces[sort][index]
+
+    def bind_resource(self, static: Any, runtime: Any, what: str) -> None:
+        if not isinstance(static, ResourceType):
+            return
+        if not isinstance(runtime, RuntimeResource):
+            raise LinkError(f"{what}: expected a resource type, got {runtime!r}")
+        bound = self.inst.resources.get(static)
+        if bound is None:
+            self.inst.resources[static] = runtime
+        elif bound is not runtime:
+            raise LinkError(f"{what}: resource type mismatch")
+
+    def bind_instance_resources(self, it: Any, bundle: Mapping[str, Any], what: str) -> None:
+        if not isinstance(it, InstanceType):
+            return
+        for ename, et in it.exports.items():
+            if isinstance(et, TypeBound) and isinstance(et.type, ResourceType):
+                if ename not in bundle:
+                    raise LinkError(f"{what}: missing resource type export `{ename}`")
+                self.bind_resource(et.type, bundle[ename], f"{what}: export `{ename}`")
+            elif isinstance(et, InstanceType) and isinstance(bundle.get(ename), Mapping):
+                self.bind_instance_resources(et, bundle[ename], f"{what}/{ename}")
+
+    def created(self, pos: int) -> int:
+        c = self.info.created[pos]
+        assert c is not None
+        return c[1]
+
+    def opts(self, pos: int) -> tuple[CanonOpts, Any, Any, Any]:
+        o = self.info.canon_opts.get(pos)
+        core_funcs = self.spaces[S.CORE_FUNC]
+        if o is None:
+            return CanonOpts(), None, None, None
+        memory = self.spaces[S.CORE_MEMORY][o.memory] if o.memory is not None else None
+        realloc = core_funcs[o.realloc] if o.realloc is not None else None
+        post = core_funcs[o.post_return] if o.post_return is not None else None
+        static = CanonOpts(o.string_encoding, memory is not None, realloc is not None)
+        return static, memory, realloc, post
+
+    # -- the walk -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        for pos, d in enumerate(self.info.ast.definitions):
+            method = getattr(self, "do_" + type(d).__name__, None)
+            if method is None:
+                raise InstantiationError(f"unsupported definition {type(d).__name__}")
+            method(pos, d)
+
+    def do_CoreModule(self, pos: int, d: ast.CoreModule) -> None:
+        self.spaces[S.CORE_MODULE].append(self.compiled(self.info.core_modules[self.created(pos)]))
+
+    def do_CoreTypeDef(self, pos: int, d: ast.CoreTypeDef) -> None:
+        self.spaces[S.CORE_TYPE].append(None)
+
+    def do_CoreInstantiate(self, pos: int, d: ast.CoreInstantiate) -> None:
+        module = self.spaces[S.CORE_MODULE][d.module_index]
+        if not isinstance(module, CoreModule):
+            raise InstantiationError("cannot instantiate an imported core module")
+        by_name = {a.name: self.spaces[S.CORE_INSTANCE][a.instance_index] for a in d.args}
+        externs = []
+        for mod, name, _kind, _ty in module.imports:
+            try:
+                externs.append(by_name[mod][name])
+            except KeyError:
+                raise LinkError(f"core module import `{mod}` `{name}` is not satisfied") from None
+        instance = self.store.instantiate(module, externs)
+        self.spaces[S.CORE_INSTANCE].append(instance.exports)
+
+    def do_CoreInlineExports(self, pos: int, d: ast.CoreInlineExports) -> None:
+        self.spaces[S.CORE_INSTANCE].append(
+            {e.name: self.spaces[e.sort][e.index] for e in d.exports}
+        )
+
+    def do_TypeDef(self, pos: int, d: ast.TypeDef) -> None:
+        t = self.info.types[self.created(pos)]
+        if isinstance(d.type, ast.ResourceType) and isinstance(t, ResourceType):
+            dtor = self.spaces[S.CORE_FUNC][t.dtor] if t.dtor is not None else None
+            self.inst.resources[t] = RuntimeResource(t.name, self.inst, dtor)
+
+    def do_NestedComponent(self, pos: int, d: ast.NestedComponent) -> None:
+        pass  # static: info.components holds it
+
+    def do_Instantiate(self, pos: int, d: ast.Instantiate) -> None:
+        child_info = self.info.components[d.component_index]
+        if isinstance(child_info, ComponentType):
+            raise InstantiationError("cannot instantiate an imported component")
+        child_args = {a.name: self.value_of(a.sort, a.index) for a in d.args}
+        idx = self.created(pos)
+        child = instantiate(
+            child_info,
+            child_args,
+            self.store,
+            self.compiled,
+            self.abis,
+            name=f"{self.inst.name}/instance{idx}",
+            parent=self.inst,
+        )
+        bundle = ExportBundle(child.exports, child)
+        self.bind_instance_resources(self.info.instances[idx], bundle, f"instance {idx}")
+        self.spaces[S.INSTANCE].append(bundle)
+
+    def do_InlineExports(self, pos: int, d: ast.InlineExports) -> None:
+        self.spaces[S.INSTANCE].append(
+            ExportBundle({e.name: self.value_of(e.sort, e.index) for e in d.exports})
+        )
+
+    def do_AliasExport(self, pos: int, d: ast.AliasExport) -> None:
+        bundle = self.spaces[S.INSTANCE][d.instance_index]
+        value = bundle[d.name]
+        if d.sort is S.TYPE:
+            self.bind_resource(self.info.types[self.created(pos)], value, f"alias `{d.name}`")
+        elif d.sort is not S.COMPONENT:
+            self.spaces[d.sort].append(value)
+
+    def do_AliasCoreExport(self, pos: int, d: ast.AliasCoreExport) -> None:
+        exports = self.spaces[S.CORE_INSTANCE][d.instance_index]
+        self.spaces[d.sort].append(exports[d.name])
+
+    def do_AliasOuter(self, pos: int, d: ast.AliasOuter) -> None:
+        idx = self.created(pos)
+        if d.sort is S.CORE_MODULE:
+            self.spaces[S.CORE_MODULE].append(self.compiled(self.info.core_modules[idx]))
+        elif d.sort is S.CORE_TYPE:
+            self.spaces[S.CORE_TYPE].append(None)
+        elif d.sort is S.TYPE:
+            t = self.info.types[idx]
+            if isinstance(t, ResourceType) and t not in self.inst.resources:
+                p = self.inst.parent
+                while p is not None and t not in p.resources:
+                    p = p.parent
+                if p is not None:
+                    self.inst.resources[t] = p.resources[t]
+
+    def do_CanonLift(self, pos: int, d: ast.CanonLift) -> None:
+        ft = self.info.funcs[self.created(pos)]
+        static, memory, realloc, post = self.opts(pos)
+        o = self.info.canon_opts.get(pos)
+        if ft.is_async or (o is not None and (o.is_async or o.callback is not None)):
+            raise InstantiationError("async lifts are not supported yet")
+        core_func = self.spaces[S.CORE_FUNC][d.core_func]
+        self.spaces[S.FUNC].append(
+            LiftedFunc(self.inst, core_func, ft, self.abis.get(ft, static), memory, realloc, post)
+        )
+
+    def do_CanonLower(self, pos: int, d: ast.CanonLower) -> None:
+        callee = self.spaces[S.FUNC][d.func]
+        ft = self.info.funcs[d.func]
+        static, memory, realloc, _ = self.opts(pos)
+        o = self.info.canon_opts.get(pos)
+        if o is not None and o.is_async:
+            raise InstantiationError("async lowers are not supported yet")
+        abi = self.abis.get(ft, static)
+        handler, can_suspend = lower_import(self.inst, callee, abi, memory, realloc)
+        f = self.store.host_func(_core_sig(abi.core_type_lower), handler, can_suspend=can_suspend)
+        self.spaces[S.CORE_FUNC].append(f)
+
+    _BUILTINS = {
+        "resource.new": (canon.resource_new, ("i32",), ("i32",)),
+        "resource.rep": (canon.resource_rep, ("i32",), ("i32",)),
+        "resource.drop": (canon.resource_drop, ("i32",), ()),
+    }
+
+    def do_CanonBuiltin(self, pos: int, d: ast.CanonBuiltin) -> None:
+        spec = self._BUILTINS.get(d.op)
+        if spec is None:
+            raise InstantiationError(f"canonical built-in `{d.op}` is not supported yet")
+        factory, params, results = spec
+        rt = self.inst.runtime_resource(self.info.types[d.type_index])
+        handler, can_suspend = factory(self.inst, rt)
+        f = self.store.host_func(CoreSig(params, results), handler, can_suspend=can_suspend)
+        self.spaces[S.CORE_FUNC].append(f)
+
+    def do_Start(self, pos: int, d: ast.Start) -> None:
+        raise InstantiationError("component start functions (🪙) are not supported")
+
+    def do_Value(self, pos: int, d: ast.Value) -> None:
+        raise InstantiationError("component value definitions (🪙) are not supported")
+
+    def do_Import(self, pos: int, d: ast.Import) -> None:
+        if d.name not in self.args:
+            raise LinkError(f"import `{d.name}` has not been defined")
+        value = self.args[d.name]
+        sort = d.type.sort
+        what = f"import `{d.name}`"
+        if sort is S.TYPE:
+            self.bind_resource(self.info.types[self.created(pos)], value, what)
+            return
+        if sort is S.FUNC:
+            if not isinstance(value, ComponentFunc):
+                raise LinkError(f"{what}: expected a function, got {type(value).__name__}")
+        elif sort is S.INSTANCE:
+            if not isinstance(value, Mapping):
+                raise LinkError(f"{what}: expected an instance, got {type(value).__name__}")
+            self.bind_instance_resources(self.info.instances[self.created(pos)], value, what)
+        elif sort is S.COMPONENT:
+            return
+        self.spaces[sort].append(value)
+
+    def do_Export(self, pos: int, d: ast.Export) -> None:
+        value = self.value_of(d.sort, d.index)
+        if d.sort is S.TYPE:
+            c = self.info.created[pos]
+            if c is not None:
+                self.bind_resource(self.info.types[c[1]], value, f"export `{d.name}`")
+        elif d.sort is not S.COMPONENT:
+            self.spaces[d.sort].append(value)
+        if isinstance(value, LiftedFunc) and not value.name:
+            value.name = d.name
+        self.inst.exports[d.name] = value
