@@ -11,7 +11,16 @@ from typing import Any
 from .. import errors
 from . import _capi
 from ._engine import CoreEngine, CoreModule
-from ._types import TO_WASM, TO_WASMTIME, FuncType, GlobalType, MemoryType, TableType, ValKind, codec
+from ._types import (
+    TO_WASM,
+    TO_WASMTIME,
+    FuncType,
+    GlobalType,
+    MemoryType,
+    TableType,
+    ValKind,
+    codec,
+)
 
 _PRIVATE_MODULE = b"wasmloop:private"
 
