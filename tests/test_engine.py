@@ -110,7 +110,12 @@ def test_module_imports_exports(engine: CoreEngine) -> None:
     )
     assert isinstance(m, CoreModule)
     kinds = [(mod, name, kind) for mod, name, kind, _t in m.imports]
-    assert kinds == [("a", "f", "func"), ("a", "m", "memory"), ("b", "t", "table"), ("b", "g", "global")]
+    assert kinds == [
+        ("a", "f", "func"),
+        ("a", "m", "memory"),
+        ("b", "t", "table"),
+        ("b", "g", "global"),
+    ]
     assert m.imports[0][3] == FuncType((I32, F64), (I64,))
     assert m.imports[1][3].minimum == 1 and m.imports[1][3].maximum == 2
     assert m.imports[2][3].element == ValKind.FUNCREF and m.imports[2][3].minimum == 3
@@ -128,7 +133,10 @@ def test_value_kinds(store: Store, basic: CoreInstance) -> None:
     assert store.call(ex["add64"], (-2, 1)) == (2**64 - 1,)
     assert store.call(ex["id32"], (1.5,)) == (1.5,)
     assert store.call(ex["id64"], (math.pi,)) == (math.pi,)
-    assert store.call(ex["id64"], (-0.0,))[0] == 0.0 and math.copysign(1, store.call(ex["id64"], (-0.0,))[0]) < 0
+    assert (
+        store.call(ex["id64"], (-0.0,))[0] == 0.0
+        and math.copysign(1, store.call(ex["id64"], (-0.0,))[0]) < 0
+    )
     r = store.call(ex["mix"], (1, 2, 3.0, 4.0))
     assert r == (4.0, 3.0, 2, 1)
     with pytest.raises(TypeError):
@@ -153,7 +161,7 @@ def test_invalid_module(engine: CoreEngine) -> None:
     with pytest.raises(ValidationError):
         engine.compile(b"\0asm\x01\0\0\0\x01\xff")
     with pytest.raises(ValidationError, match="type mismatch"):
-        engine.compile(wat('(module (func (result i32) i64.const 1))'))
+        engine.compile(wat("(module (func (result i32) i64.const 1))"))
 
 
 def test_exceptions_and_tail_calls_enabled(engine: CoreEngine, store: Store) -> None:
@@ -215,7 +223,9 @@ def test_disk_cache_hit_new_process(tmp_path) -> None:
         """
     )
     outs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
         for _ in range(2)
     ]
     assert outs == [["0", "1"], ["1", "0"]]
@@ -357,7 +367,9 @@ def test_suspending_import_at_once(engine: CoreEngine, store: Store) -> None:
 
 
 def test_suspending_import_polls(engine: CoreEngine, store: Store) -> None:
-    f = store.host_func(FuncType((I32,), (I32,)), lambda c, x: _countdown_pending(3, x * 3), can_suspend=True)
+    f = store.host_func(
+        FuncType((I32,), (I32,)), lambda c, x: _countdown_pending(3, x * 3), can_suspend=True
+    )
     inst = store.instantiate(engine.compile(IMPORTS), [f])
     fut = store.call_async(inst.exports["call"], (5,))
     assert [fut.poll() for _ in range(3)] == [False, False, True]
@@ -421,7 +433,7 @@ def test_many_suspended_futures_random_order(engine: CoreEngine, store: Store) -
 
     def handler(caller, x):
         ready[x] = False
-        return Pending(lambda: (x * 7 if ready[x] else Pending.NOT_READY))
+        return Pending(lambda: x * 7 if ready[x] else Pending.NOT_READY)
 
     f = store.host_func(FuncType((I32,), (I32,)), handler, can_suspend=True)
     call = store.instantiate(engine.compile(IMPORTS), [f]).exports["call"]
@@ -603,7 +615,9 @@ def test_cancel_suspended_future(engine: CoreEngine, store: Store) -> None:
     # never polled
     store.call_async(call, (1,)).close()
     ok = store.host_func(FuncType((I32,), (I32,)), lambda c, x: x, can_suspend=True)
-    assert store.call(store.instantiate(engine.compile(IMPORTS), [ok]).exports["call"], (4,)) == (5,)
+    assert store.call(store.instantiate(engine.compile(IMPORTS), [ok]).exports["call"], (4,)) == (
+        5,
+    )
     # `call` on something that stays suspended → RuntimeError, store usable
     with pytest.raises(RuntimeError):
         store.call(call, (2,), max_polls=3)
@@ -612,7 +626,9 @@ def test_cancel_suspended_future(engine: CoreEngine, store: Store) -> None:
 
 def test_close_store_with_pending_futures(engine: CoreEngine) -> None:
     s = Store(engine)
-    f = s.host_func(FuncType((I32,), (I32,)), lambda c, x: Pending(lambda: Pending.NOT_READY), can_suspend=True)
+    f = s.host_func(
+        FuncType((I32,), (I32,)), lambda c, x: Pending(lambda: Pending.NOT_READY), can_suspend=True
+    )
     call = s.instantiate(engine.compile(IMPORTS), [f]).exports["call"]
     futs = [s.call_async(call, (i,)) for i in range(5)]
     for fut in futs[:3]:
@@ -745,7 +761,9 @@ def _rss_kb() -> int:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 def test_many_calls_flat_rss(engine: CoreEngine, store: Store) -> None:
-    f = store.host_func(FuncType((I32,), (I32,)), lambda c, x: _countdown_pending(2, x), can_suspend=True)
+    f = store.host_func(
+        FuncType((I32,), (I32,)), lambda c, x: _countdown_pending(2, x), can_suspend=True
+    )
     call = store.instantiate(engine.compile(IMPORTS), [f]).exports["call"]
     add = store.instantiate(engine.compile(BASIC), []).exports["add"]
 

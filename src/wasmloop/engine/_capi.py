@@ -96,7 +96,9 @@ wasm_byte_vec_delete = _fn("wasm_byte_vec_delete", None, _P)
 wasmtime_module_new = _fn("wasmtime_module_new", _P, _P, _P, _SZ, _P)
 wasmtime_module_delete = _fn("wasmtime_module_delete", None, _P)
 wasmtime_module_serialize = _fn("wasmtime_module_serialize", _P, _P, _P)
-wasmtime_module_deserialize_file = _fn("wasmtime_module_deserialize_file", _P, _P, ctypes.c_char_p, _P)
+wasmtime_module_deserialize_file = _fn(
+    "wasmtime_module_deserialize_file", _P, _P, ctypes.c_char_p, _P
+)
 wasmtime_module_imports = _fn("wasmtime_module_imports", None, _P, _P)
 wasmtime_module_exports = _fn("wasmtime_module_exports", None, _P, _P)
 wasm_importtype_vec_delete = _fn("wasm_importtype_vec_delete", None, _P)
@@ -139,9 +141,15 @@ wasmtime_store_delete = _fn("wasmtime_store_delete", None, _P)
 wasmtime_linker_new = _fn("wasmtime_linker_new", _P, _P)
 wasmtime_linker_delete = _fn("wasmtime_linker_delete", None, _P)
 wasmtime_linker_allow_shadowing = _fn("wasmtime_linker_allow_shadowing", None, _P, _BOOL)
-wasmtime_linker_define = _fn("wasmtime_linker_define", _P, _P, _P, ctypes.c_char_p, _SZ, ctypes.c_char_p, _SZ, _P)
-wasmtime_linker_get = _fn("wasmtime_linker_get", _BOOL, _P, _P, ctypes.c_char_p, _SZ, ctypes.c_char_p, _SZ, _P)
-wasmtime_linker_instantiate_async = _fn("wasmtime_linker_instantiate_async", _P, _P, _P, _P, _P, _P, _P)
+wasmtime_linker_define = _fn(
+    "wasmtime_linker_define", _P, _P, _P, ctypes.c_char_p, _SZ, ctypes.c_char_p, _SZ, _P
+)
+wasmtime_linker_get = _fn(
+    "wasmtime_linker_get", _BOOL, _P, _P, ctypes.c_char_p, _SZ, ctypes.c_char_p, _SZ, _P
+)
+wasmtime_linker_instantiate_async = _fn(
+    "wasmtime_linker_instantiate_async", _P, _P, _P, _P, _P, _P, _P
+)
 wasmtime_instance_export_nth = _fn("wasmtime_instance_export_nth", _BOOL, _P, _P, _SZ, _P, _P, _P)
 
 wasmtime_func_type = _fn("wasmtime_func_type", _P, _P, _P)
@@ -191,9 +199,21 @@ _async_cb_t = ctypes.CFUNCTYPE(None, _P, _P, _P, _SZ, _P, _SZ, _P, _P)
 _cont_cb_t = ctypes.CFUNCTYPE(_BOOL, _P)
 _finalizer_t = ctypes.CFUNCTYPE(None, _P)
 
-wasmtime_func_new_unchecked = _fn("wasmtime_func_new_unchecked", None, _P, _P, _unchecked_cb_t, _P, _P, _P)
+wasmtime_func_new_unchecked = _fn(
+    "wasmtime_func_new_unchecked", None, _P, _P, _unchecked_cb_t, _P, _P, _P
+)
 wasmtime_linker_define_async_func = _fn(
-    "wasmtime_linker_define_async_func", _P, _P, ctypes.c_char_p, _SZ, ctypes.c_char_p, _SZ, _P, _async_cb_t, _P, _P
+    "wasmtime_linker_define_async_func",
+    _P,
+    _P,
+    ctypes.c_char_p,
+    _SZ,
+    ctypes.c_char_p,
+    _SZ,
+    _P,
+    _async_cb_t,
+    _P,
+    _P,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -274,7 +294,9 @@ def _valtype_vec_kinds(vec_ptr: int) -> tuple[int, ...]:
 
 
 def functype_kinds(ft: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    return _valtype_vec_kinds(wasm_functype_params(ft)), _valtype_vec_kinds(wasm_functype_results(ft))
+    return _valtype_vec_kinds(wasm_functype_params(ft)), _valtype_vec_kinds(
+        wasm_functype_results(ft)
+    )
 
 
 def externtype_info(et: int) -> tuple[str, Any]:
@@ -314,7 +336,12 @@ def _memorytype_info(mt: int) -> tuple[int, int | None, bool, bool]:
     out = Buffer(8)
     has_max = wasmtime_memorytype_maximum(mt, out.addr)
     hi = struct.unpack_from("<Q", out.mv)[0] if has_max else None
-    return wasmtime_memorytype_minimum(mt), hi, wasmtime_memorytype_is64(mt), wasmtime_memorytype_isshared(mt)
+    return (
+        wasmtime_memorytype_minimum(mt),
+        hi,
+        wasmtime_memorytype_is64(mt),
+        wasmtime_memorytype_isshared(mt),
+    )
 
 
 def module_types(module: int) -> tuple[list[tuple[str, str, str, Any]], list[tuple[str, str, Any]]]:
@@ -325,7 +352,14 @@ def module_types(module: int) -> tuple[list[tuple[str, str, str, Any]], list[tup
         size, data = struct.unpack_from("<QQ", vec.mv)
         for p in struct.unpack(f"<{size}Q", string_at(data, 8 * size)) if size else ():
             kind, info = externtype_info(wasm_importtype_type(p))
-            imports.append((_read_name(wasm_importtype_module(p)), _read_name(wasm_importtype_name(p)), kind, info))
+            imports.append(
+                (
+                    _read_name(wasm_importtype_module(p)),
+                    _read_name(wasm_importtype_name(p)),
+                    kind,
+                    info,
+                )
+            )
     finally:
         wasm_importtype_vec_delete(vec.addr)
     exports: list[tuple[str, str, Any]] = []
@@ -399,12 +433,23 @@ def global_type_info(ctx: int, glob_addr: int) -> tuple[int, bool]:
 class HostEntry:
     """What a trampoline needs to run one host function. Built by the store layer.
 
-    ``unpack(bytes) -> tuple`` reads the arguments (raw slots for sync functions,
-    ``wasmtime_val_t`` slots for async ones); ``pack(result) -> bytes`` encodes the handler's
-    return value into result slots; ``call(*args)`` runs the handler.
+    ``unpack(buffer) -> tuple`` reads the arguments (raw slots for sync functions,
+    ``wasmtime_val_t`` slots for async ones); ``pack(buffer, result)`` encodes the handler's
+    return value into the result slots; ``call(*args)`` runs the handler. ``in_size`` and
+    ``out_size`` are the byte sizes of the argument and result slots.
     """
 
-    __slots__ = ("call", "unpack", "in_size", "pack", "out_size", "pending_type", "__weakref__")
+    __slots__ = (
+        "call",
+        "unpack",
+        "in_size",
+        "pack",
+        "out_size",
+        "pending_type",
+        "in_t",
+        "out_t",
+        "io_t",
+    )
 
     def __init__(self, call, unpack, in_size, pack, out_size, pending_type) -> None:  # noqa: ANN001
         self.call = call
@@ -413,6 +458,10 @@ class HostEntry:
         self.pack = pack
         self.out_size = out_size
         self.pending_type = pending_type
+        # ctypes array types laid over the argument/result memory wasmtime hands us
+        self.in_t = ctypes.c_ubyte * max(in_size, 1)
+        self.out_t = ctypes.c_ubyte * max(out_size, 1)
+        self.io_t = ctypes.c_ubyte * max(in_size, out_size, 1)
 
 
 host_entries: dict[int, HostEntry] = {}
@@ -442,10 +491,9 @@ def _exc_to_trap(exc: BaseException) -> int:
 def _sync_dispatch(env, caller, ptr, n):  # noqa: ANN001, ANN202
     try:
         e = host_entries[env]
-        args = e.unpack(string_at(ptr, e.in_size)) if e.in_size else ()
-        r = e.call(*args)
-        if e.out_size:
-            memmove(ptr, e.pack(r), e.out_size)
+        buf = e.io_t.from_address(ptr) if ptr else None
+        r = e.call(*e.unpack(buf)) if e.in_size else e.call()
+        e.pack(buf, r)
         return 0
     except BaseException as exc:  # noqa: BLE001
         return _exc_to_trap(exc)
@@ -480,26 +528,29 @@ NOT_READY = _NotReady()
 
 
 def _write_ptr(addr: int, value: int) -> None:
-    memmove(addr, struct.pack("<Q", value), 8)
+    ctypes.c_uint64.from_address(addr).value = value
+
+
+_Cont = ctypes.c_ubyte * CONT_SIZE
+_pack_cont = struct.Struct("<QQQ").pack_into
 
 
 def _async_dispatch(env, caller, aptr, na, rptr, nr, trap_ret, cont):  # noqa: ANN001, ANN202
     # The continuation must always be filled in, even if everything else fails.
     try:
-        memmove(cont, _READY_CONT, CONT_SIZE)
+        c = _Cont.from_address(cont)
+        _pack_cont(c, 0, _READY_ADDR, 0, 0)
     except BaseException:  # noqa: BLE001
         return
     try:
         e = host_entries[env]
-        args = e.unpack(string_at(aptr, e.in_size)) if e.in_size else ()
-        r = e.call(*args)
+        r = e.call(*e.unpack(e.in_t.from_address(aptr))) if e.in_size else e.call()
         if isinstance(r, e.pending_type):
             pid = next(_pending_ids)
             pending_calls[pid] = _PendingCall(r, e, rptr, trap_ret)
-            memmove(cont, struct.pack("<QQQ", _CONT_ADDR, pid, _FIN_ADDR), CONT_SIZE)
+            _pack_cont(c, 0, _CONT_ADDR, pid, _FIN_ADDR)
             return
-        if e.out_size:
-            memmove(rptr, e.pack(r), e.out_size)
+        e.pack(e.out_t.from_address(rptr) if e.out_size else None, r)
     except BaseException as exc:  # noqa: BLE001
         try:
             _write_ptr(trap_ret, _exc_to_trap(exc))
@@ -518,8 +569,7 @@ def _cont_dispatch(env):  # noqa: ANN001, ANN202
             return False
         pc.done = True
         e = pc.entry
-        if e.out_size:
-            memmove(pc.results, e.pack(r), e.out_size)
+        e.pack(e.out_t.from_address(pc.results) if e.out_size else None, r)
         return True
     except BaseException as exc:  # noqa: BLE001
         pc.done = True
@@ -552,7 +602,7 @@ _ready_tramp = _cont_cb_t(_cont_ready)
 _fin_tramp = _finalizer_t(_cont_finalize)
 _CONT_ADDR = ctypes.cast(_cont_tramp, _P).value
 _FIN_ADDR = ctypes.cast(_fin_tramp, _P).value
-_READY_CONT = struct.pack("<QQQ", ctypes.cast(_ready_tramp, _P).value, 0, 0)
+_READY_ADDR = ctypes.cast(_ready_tramp, _P).value
 
 
 def new_sync_func(ctx: int, functype: int, env: int, out_func_addr: int) -> None:
@@ -564,8 +614,6 @@ def define_async_func(linker: int, module: bytes, name: bytes, functype: int, en
         linker, module, len(module), name, len(name), functype, _async_tramp, env, None
     )
     check(err)
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -648,7 +696,9 @@ def instance_exports(ctx: int, instance_addr: int) -> list[tuple[str, Buffer]]:
     i = 0
     while True:
         ext = Buffer(EXTERN_SIZE)
-        if not wasmtime_instance_export_nth(ctx, instance_addr, i, name_ptr.addr, name_ptr.addr + 8, ext.addr):
+        if not wasmtime_instance_export_nth(
+            ctx, instance_addr, i, name_ptr.addr, name_ptr.addr + 8, ext.addr
+        ):
             return out
         p, n = struct.unpack_from("<QQ", name_ptr.mv)
         out.append((string_at(p, n).decode("utf-8", "replace"), ext))

@@ -78,10 +78,13 @@ class CoreEngine:
         self._ptr, self.missing_settings = _capi.engine_new(self.settings)
         if cache_dir is _UNSET:
             cache_dir = default_cache_dir()
-        self.cache_dir: Path | None = Path(cache_dir) if (use_cache and cache_dir is not None) else None
+        self.cache_dir: Path | None = (
+            Path(cache_dir) if (use_cache and cache_dir is not None) else None
+        )
         self._fingerprint = hashlib.sha256(
             json.dumps(
-                {"wasmtime": wasmtime_version(), "settings": self.settings, "fmt": 1}, sort_keys=True
+                {"wasmtime": wasmtime_version(), "settings": self.settings, "fmt": 1},
+                sort_keys=True,
             ).encode()
         ).hexdigest()
         self._modules: dict[str, CoreModule] = {}
@@ -183,7 +186,9 @@ class CoreModule:
         self.imports: list[tuple[str, str, str, Any]] = [
             (m, n, k, extern_type(k, info)) for m, n, k, info in imports
         ]
-        self.exports: list[tuple[str, str, Any]] = [(n, k, extern_type(k, info)) for n, k, info in exports]
+        self.exports: list[tuple[str, str, Any]] = [
+            (n, k, extern_type(k, info)) for n, k, info in exports
+        ]
         self._export_types = {n: t for n, _k, t in self.exports}
 
     def __del__(self) -> None:

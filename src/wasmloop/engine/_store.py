@@ -37,7 +37,9 @@ class Pending:
 
     NOT_READY = _capi.NOT_READY
 
-    def __init__(self, poll: Callable[[], Any] | None = None, cancel: Callable[[], Any] | None = None):
+    def __init__(
+        self, poll: Callable[[], Any] | None = None, cancel: Callable[[], Any] | None = None
+    ):
         if poll is not None:
             self.poll = poll  # type: ignore[method-assign]
         if cancel is not None:
@@ -125,11 +127,21 @@ class Store:
         )
         if can_suspend:
             entry = _capi.HostEntry(
-                call, c.val_unpack_params, c.val_params_size, c.val_pack_results, c.val_results_size, Pending
+                call,
+                c.val_unpack_params,
+                c.val_params_size,
+                c.val_pack_results,
+                c.val_results_size,
+                Pending,
             )
         else:
             entry = _capi.HostEntry(
-                call, c.raw_unpack_params, c.raw_params_size, c.raw_pack_results, c.raw_results_size, Pending
+                call,
+                c.raw_unpack_params,
+                c.raw_params_size,
+                c.raw_pack_results,
+                c.raw_results_size,
+                Pending,
             )
         env = _capi.register_host(entry)
         self._entries.append(entry)
@@ -159,13 +171,24 @@ class Store:
         frame.func = func  # wasmtime reads the function at the first poll
         f = CallFuture(
             self,
-            _fast_call_async(self._vctx, func._vaddr, frame.args, c.vnparams, frame.results, c.vnresults, frame.trap, frame.err),
+            _fast_call_async(
+                self._vctx,
+                func._vaddr,
+                frame.args,
+                c.vnparams,
+                frame.results,
+                c.vnresults,
+                frame.trap,
+                frame.err,
+            ),
             frame,
         )
         self._futures.add(f)
         return f
 
-    def call(self, func: CoreFunc, args: Sequence[int | float] = (), *, max_polls: int = 100) -> tuple:
+    def call(
+        self, func: CoreFunc, args: Sequence[int | float] = (), *, max_polls: int = 100
+    ) -> tuple:
         """Runs a call to completion; raises RuntimeError if it stays suspended."""
         fut = self.call_async(func, args)
         for _ in range(max_polls):
@@ -175,12 +198,16 @@ class Store:
         raise RuntimeError(f"call suspended and was not resumed after {max_polls} polls")
 
     # ----------------------------------------------------------------------------------------
-    def instantiate_async(self, module: CoreModule, imports: Sequence[Extern] = ()) -> InstanceFuture:
+    def instantiate_async(
+        self, module: CoreModule, imports: Sequence[Extern] = ()
+    ) -> InstanceFuture:
         self._check_open()
         if module.engine is not self.engine:
             raise errors.LinkError("module was compiled by another engine")
         if len(imports) != len(module.imports):
-            raise errors.LinkError(f"module expects {len(module.imports)} imports, got {len(imports)}")
+            raise errors.LinkError(
+                f"module expects {len(module.imports)} imports, got {len(imports)}"
+            )
         for (mod, name, kind, _ty), ext in zip(module.imports, imports, strict=True):
             if not isinstance(ext, Extern):
                 raise errors.LinkError(f"import {mod}::{name}: expected a {kind}, got {ext!r}")
@@ -197,7 +224,9 @@ class Store:
         self._futures.add(f)
         return f
 
-    def instantiate(self, module: CoreModule, imports: Sequence[Extern] = (), *, max_polls: int = 100) -> CoreInstance:
+    def instantiate(
+        self, module: CoreModule, imports: Sequence[Extern] = (), *, max_polls: int = 100
+    ) -> CoreInstance:
         fut = self.instantiate_async(module, imports)
         for _ in range(max_polls):
             if fut.poll():
@@ -486,7 +515,9 @@ def _read_val(store: Store, kind: ValKind, buf: _capi.Buffer) -> Any:
         ext = _capi.Buffer(_capi.EXTERN_SIZE)
         ext.mv[0] = _capi.EXT_FUNC
         p = _capi.EXTERN_PAYLOAD
-        ext.mv[p : p + _capi.FUNC_SIZE] = buf.mv[_capi.VAL_PAYLOAD : _capi.VAL_PAYLOAD + _capi.FUNC_SIZE]
+        ext.mv[p : p + _capi.FUNC_SIZE] = buf.mv[
+            _capi.VAL_PAYLOAD : _capi.VAL_PAYLOAD + _capi.FUNC_SIZE
+        ]
         return CoreFunc(store, ext)
     raise NotImplementedError(f"values of type {kind} are not supported yet")
 
@@ -536,7 +567,9 @@ class Table(Extern):
         self._store._check_open()
         buf = _val_buffer()
         _write_val(self._store, self.type.element, value, buf)
-        _capi.check(_capi.wasmtime_table_set(self._store._ctx, self._addr, index, buf.addr), IndexError)
+        _capi.check(
+            _capi.wasmtime_table_set(self._store._ctx, self._addr, index, buf.addr), IndexError
+        )
 
     def grow(self, delta: int, init: Any = None) -> int:
         self._store._check_open()
@@ -544,7 +577,8 @@ class Table(Extern):
         _write_val(self._store, self.type.element, init, buf)
         out = _capi.Buffer(8)
         _capi.check(
-            _capi.wasmtime_table_grow(self._store._ctx, self._addr, delta, buf.addr, out.addr), errors.Trap
+            _capi.wasmtime_table_grow(self._store._ctx, self._addr, delta, buf.addr, out.addr),
+            errors.Trap,
         )
         return _capi.read_u64(out.addr)
 

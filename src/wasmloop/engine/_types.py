@@ -157,41 +157,43 @@ def _slot_format(kinds: tuple[ValKind, ...], slot: int, skip: int, with_kind: bo
 
 
 def _make_packer(
-    kinds: tuple[ValKind, ...], slot: int, skip: int, with_kind: bool, *, single: bool, tail: int = 0
+    kinds: tuple[ValKind, ...],
+    slot: int,
+    skip: int,
+    with_kind: bool,
+    *,
+    single: bool,
+    tail: int = 0,
 ):
-    """A function ``value(s) -> bytes`` for result slots, accepting a bare value for 1 result
-    when ``single``; with ``tail``, a function ``(buffer, values) -> None`` that packs into the
-    buffer at offset 0 and zeroes ``tail`` bytes after the slots."""
+    """A function ``pack(buffer, values)`` writing ``values`` into slots at offset 0 (and
+    zeroing ``tail`` bytes after them). With ``single``, a bare value is accepted for one
+    result and ``None`` for none. Returns (pack, size of the slots)."""
     n = len(kinds)
     fmt = _slot_format(kinds, slot, skip, with_kind)
     if tail:
         fmt += f"{tail}x"
     st = struct.Struct(fmt)
-    ns: dict[str, Any] = {"_pack": st.pack, "_pack_into": st.pack_into, "_n": n, "_err": _count_error}
+    ns: dict[str, Any] = {"_pack_into": st.pack_into, "_n": n, "_err": _count_error}
     items = []
     for i, k in enumerate(kinds):
         if with_kind:
             items.append(str(_capi_kind(k)))
         items.append(f"v[{i}]{_MASK.get(k, '')}")
-    if tail:
+    if single and n == 0:
+        src = "def pack(buf, v):\n    if v is not None and v != (): _err(v, 0)\n"
+    elif single and n == 1:
+        src = (
+            "def pack(buf, v):\n"
+            "    if type(v) is tuple:\n"
+            "        if len(v) != 1: _err(v, 1)\n"
+            "        v = v[0]\n"
+            f"    _pack_into(buf, 0, {', '.join(items).replace('v[0]', 'v')})\n"
+        )
+    else:
         src = (
             "def pack(buf, v):\n"
             "    if len(v) != _n: _err(v, _n)\n"
             f"    _pack_into(buf, 0, {', '.join(items)})\n"
-        )
-    elif n == 1 and single:
-        src = (
-            "def pack(v):\n"
-            "    if type(v) is tuple:\n"
-            "        if len(v) != 1: _err(v, 1)\n"
-            "        v = v[0]\n"
-            f"    return _pack({', '.join(items).replace('v[0]', 'v')})\n"
-        )
-    else:
-        src = (
-            "def pack(v):\n"
-            "    if len(v) != _n: _err(v, _n)\n"
-            f"    return _pack({', '.join(items)})\n"
         )
     exec(src, ns)  # noqa: S102 - generated from a fixed template
     return ns["pack"], st.size - tail
@@ -242,20 +244,26 @@ class Codec:
         # guest call frame: [args: wasmtime_val_t * n][trap*, error*][results: wasmtime_val_t * m]
         # pack_args(buf, args) writes the args and zeroes the trap/error cells in one go;
         # unpack_results(buf, args_size) -> (trap, error, *results)
-        self.pack_args, self.args_size = _make_packer(ft.params, VS, VP, True, single=False, tail=16)
+        self.pack_args, self.args_size = _make_packer(
+            ft.params, VS, VP, True, single=False, tail=16
+        )
         res = struct.Struct("<QQ" + _slot_format(ft.results, VS, VP, False)[1:])
         self.unpack_results = res.unpack_from
         self.results_size = res.size - 16
         # sync host function: raw slots (no kind)
         raw_in = struct.Struct(_slot_format(ft.params, RS, 0, False))
-        self.raw_unpack_params = raw_in.unpack
+        self.raw_unpack_params = raw_in.unpack_from
         self.raw_params_size = raw_in.size
-        self.raw_pack_results, self.raw_results_size = _make_packer(ft.results, RS, 0, False, single=True)
+        self.raw_pack_results, self.raw_results_size = _make_packer(
+            ft.results, RS, 0, False, single=True
+        )
         # async host function: wasmtime_val_t slots
         val_in = struct.Struct(_slot_format(ft.params, VS, VP, False))
-        self.val_unpack_params = val_in.unpack
+        self.val_unpack_params = val_in.unpack_from
         self.val_params_size = val_in.size
-        self.val_pack_results, self.val_results_size = _make_packer(ft.results, VS, VP, True, single=True)
+        self.val_pack_results, self.val_results_size = _make_packer(
+            ft.results, VS, VP, True, single=True
+        )
 
 
 _codecs: dict[FuncType, Codec] = {}
