@@ -82,3 +82,137 @@ class FakeCx:
     def lower_error_context(self, obj: Any) -> int:
         self.calls.append(("lower_error_context", obj))
         return self._new_handle(obj)
+
+
+# --- hypothesis strategies for random types and values --------------------------------------
+
+import math  # noqa: E402
+
+from hypothesis import strategies as st  # noqa: E402
+
+from wasmloop import types as T  # noqa: E402
+from wasmloop.values import Err, Ok, Record, Some, Variant  # noqa: E402
+
+_INTS = {
+    "u8": (0, 0xFF), "s8": (-0x80, 0x7F), "u16": (0, 0xFFFF), "s16": (-0x8000, 0x7FFF),
+    "u32": (0, 0xFFFF_FFFF), "s32": (-(1 << 31), (1 << 31) - 1),
+    "u64": (0, (1 << 64) - 1), "s64": (-(1 << 63), (1 << 63) - 1),
+}
+SCALARS = [T.BOOL, T.S8, T.U8, T.S16, T.U16, T.S32, T.U32, T.S64, T.U64, T.F32, T.F64, T.CHAR,
+           T.STRING]
+KEY_TYPES = [T.U8, T.S32, T.U64, T.CHAR, T.STRING, T.BOOL]
+
+_labels = st.lists(
+    st.from_regex(r"[a-z][a-z0-9]{0,3}(-[a-z][a-z0-9]{0,2})?", fullmatch=True),
+    min_size=1, max_size=5, unique_by=lambda s: s.replace("-", "_"),
+).map(tuple)
+
+
+def _extend(inner: st.SearchStrategy[T.ValType]) -> st.SearchStrategy[T.ValType]:
+    opt_inner = st.one_of(st.none(), inner)
+    return st.one_of(
+        inner.map(T.ListType),
+        st.tuples(inner, st.integers(1, 4)).map(lambda a: T.ListType(a[0], a[1])),
+        st.tuples(_labels, st.lists(inner, min_size=5, max_size=5)).map(
+            lambda a: T.RecordType(tuple(zip(a[0], a[1], strict=False)))),
+        st.lists(inner, min_size=1, max_size=4).map(lambda ts: T.TupleType(tuple(ts))),
+        st.tuples(_labels, st.lists(opt_inner, min_size=5, max_size=5)).map(
+            lambda a: T.VariantType(tuple(zip(a[0], a[1], strict=False)))),
+        _labels.map(T.EnumType),
+        inner.map(T.OptionType),
+        st.tuples(opt_inner, opt_inner).map(lambda a: T.ResultType(*a)),
+        _labels.map(T.FlagsType),
+        st.tuples(st.sampled_from(KEY_TYPES), inner).map(lambda a: T.MapType(*a)),
+    )
+
+
+val_types: st.SearchStrategy[T.ValType] = st.recursive(
+    st.sampled_from(SCALARS), _extend, max_leaves=6)
+
+
+def _f32s() -> st.SearchStrategy[float]:
+    return st.one_of(st.floats(width=32), st.just(math.nan), st.just(-0.0))
+
+
+def values(t: T.ValType) -> st.SearchStrategy[object]:
+    """Python values of type ``t`` (as lifters produce them)."""
+    if isinstance(t, T.PrimType):
+        k = t.kind
+        if k in _INTS:
+            return st.integers(*_INTS[k])
+        if k == "bool":
+            return st.booleans()
+        if k == "f32":
+            return _f32s()
+        if k == "f64":
+            return st.one_of(st.floats(), st.just(math.nan))
+        if k == "char":
+            return st.characters()
+        if k == "string":
+            return st.text(max_size=12)
+        raise AssertionError(k)
+    if isinstance(t, T.ListType):
+        if t.elem == T.U8:
+            if t.length is not None:
+                return st.binary(min_size=t.length, max_size=t.length)
+            return st.binary(max_size=8)
+        if t.length is not None:
+            return st.lists(values(t.elem), min_size=t.length, max_size=t.length)
+        return st.lists(values(t.elem), max_size=4)
+    if isinstance(t, T.RecordType):
+        return st.tuples(*[values(ft) for _, ft in t.fields]).map(
+            lambda vs: Record(dict(zip([lbl for lbl, _ in t.fields], vs, strict=True))))
+    if isinstance(t, T.TupleType):
+        return st.tuples(*[values(e) for e in t.elems])
+    if isinstance(t, T.VariantType):
+        return st.one_of(*[
+            (st.just(Variant(lbl)) if ct is None
+             else values(ct).map(lambda v, lbl=lbl: Variant(lbl, v)))
+            for lbl, ct in t.cases
+        ])
+    if isinstance(t, T.EnumType):
+        return st.sampled_from(t.labels)
+    if isinstance(t, T.OptionType):
+        inner = values(t.elem)
+        if isinstance(t.elem, T.OptionType):
+            inner = inner.map(Some)
+        return st.one_of(st.none(), inner)
+    if isinstance(t, T.ResultType):
+        ok = st.just(Ok()) if t.ok is None else values(t.ok).map(Ok)
+        err = st.just(Err()) if t.err is None else values(t.err).map(Err)
+        return st.one_of(ok, err)
+    if isinstance(t, T.FlagsType):
+        return st.frozensets(st.sampled_from(t.labels))
+    if isinstance(t, T.MapType):
+        return st.dictionaries(values(t.key), values(t.value), max_size=3)
+    raise AssertionError(t)
+
+
+def canon(v: object) -> object:
+    """A structure that compares equal iff two lifted values are equal (NaN == NaN, -0.0 != 0.0,
+    type-sensitive)."""
+    if isinstance(v, float):
+        return ("f", "nan" if v != v else v.hex())
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, Record):
+        return ("R", tuple((k, canon(x)) for k, x in v.items()))
+    if isinstance(v, dict):
+        return ("D", tuple(sorted(((canon(k), canon(x)) for k, x in v.items()), key=repr)))
+    if isinstance(v, tuple):
+        return ("T", tuple(canon(x) for x in v))
+    if isinstance(v, list):
+        return ("L", tuple(canon(x) for x in v))
+    if isinstance(v, frozenset):
+        return ("S", tuple(sorted(v)))
+    if isinstance(v, Variant):
+        return ("V", v.case, canon(v.value))
+    if isinstance(v, Some):
+        return ("Some", canon(v.value))
+    if isinstance(v, Ok):
+        return ("Ok", canon(v.value))
+    if isinstance(v, Err):
+        return ("Err", canon(v.value))
+    if isinstance(v, bytes):
+        return ("B", v)
+    return (type(v).__name__, v)
