@@ -88,11 +88,22 @@ def main() -> None:
         f.poll()
         f.result()
 
-    mem = ex.get("mem")
-    del mem
+    # The floor: the C calls alone (wasmtime_func_call_async + poll + delete, arguments prebuilt)
+    from wasmloop.engine import _capi, _store
+
+    frame = _store._Frame(nop._make_codec())
+    vctx, vfunc = store._vctx, nop._vaddr
+    fca, fpoll, fdel = _capi.fast_call_async, _capi.fast_poll, _capi.fast_delete
+    nargs = nop._codec.vnparams
+
+    def b_floor() -> None:
+        f = fca(vctx, vfunc, frame.args, nargs, frame.results, nargs, frame.trap, frame.err)
+        fpoll(f)
+        fdel(f)
 
     rows = []
     for name, fn in [
+        ("C floor: raw call_async+poll+delete, nop", b_floor),
         ("call_async+poll+result, nop", b_nop),
         ("call_async+poll+result, add(i32,i32)", b_add),
         ("  + sync import round trip", b_sync),
@@ -109,10 +120,10 @@ def main() -> None:
             samples.append((time.perf_counter() - t0) / opts.n * 1e6)
         rows.append((name, statistics.median(samples), min(samples)))
 
-    base = rows[1][1]
+    base = rows[2][1]
     print(f"{'path':<42} {'median µs':>10} {'min µs':>8} {'Δ vs add':>9}")
     for i, (name, med, best) in enumerate(rows):
-        delta = f"{med - base:+.2f}" if i >= 2 else ""
+        delta = f"{med - base:+.2f}" if i >= 3 else ""
         print(f"{name:<42} {med:>10.2f} {best:>8.2f} {delta:>9}")
     store.close()
 
