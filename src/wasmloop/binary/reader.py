@@ -26,6 +26,8 @@ class Reader:
         self, data: bytes | bytearray | memoryview, pos: int = 0, end: int | None = None
     ) -> None:
         if isinstance(data, memoryview):
+            if not data.c_contiguous:
+                data = memoryview(data.tobytes())
             view = data.cast("B") if data.format != "B" or data.ndim != 1 else data
             buf: bytes | memoryview = view
         else:
