@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from wasmloop import types as T
 from wasmloop.abi import layout
 from wasmloop.binary import ast
+from wasmloop.binary.coremodule import _desc_text, _tag_text, parse_module_header
 from wasmloop.errors import ValidationError
 from wasmloop.validate import names as N
 from wasmloop.validate.typeops import (
@@ -95,8 +96,10 @@ class _Scope:
         self.core_modules: list[object] = []
         self.import_names = N.UniqueNames("import")
         self.export_names = N.UniqueNames("export")
-        self.imported_resources: dict[str, T.ResourceType] = {}
-        self.exported_resources: dict[str, T.ResourceType] = {}
+        self.imported_resources: dict[str, tuple[T.ResourceType, object]] = {}
+        self.exported_resources: dict[str, tuple[T.ResourceType, object]] = {}
+        self.imported_tokens: set[int] = set()
+        self.exported_tokens: set[int] = set()
         self.depth: int = 0 if parent is None else parent.depth + 1
 
 
@@ -137,8 +140,6 @@ class ComponentInfo(_Scope):
         self.canon_opts: dict[int, CanonOptions] = {}
         self.nested: dict[int, ComponentInfo] = {}
         self.module_infos: list[ModuleInfo] = []
-        self.imported_tokens: set[int] = set()
-        self.exported_tokens: set[int] = set()
         self.defined_resources: set[T.ResourceType] = set()
         self.first_exports: set[T.ResourceType] = set()
 
@@ -236,9 +237,8 @@ class _Validator:
     def definition(self, s: ComponentInfo, pos: int, d: object) -> tuple[ast.Sort, int] | None:
         off = getattr(d, "offset", None)
         if isinstance(d, ast.CoreModule):
-            from wasmloop.binary.coremodule import parse_module_header
-
             mi = ModuleInfo(d.data, d.offset, parse_module_header(d.data))
+            _check_module_imports(mi.type, d.offset)
             s.module_infos.append(mi)
             return self._push(s.core_modules, mi, _S.CORE_MODULE)
         if isinstance(d, ast.NestedComponent):
@@ -497,9 +497,14 @@ class _Validator:
                                           doff)
                 local.append(t)
             elif isinstance(decl, ast.CoreImportDecl):
+                if (decl.module, decl.name) in {(m, n) for m, n, _, _ in imports}:
+                    raise ValidationError(f"duplicate import name `{decl.module}:{decl.name}`",
+                                          doff)
+                _check_core_limits(decl.type, doff)
                 imports.append((decl.module, decl.name, decl.type.kind,
                                 self._core_externtype(local, decl.type, doff)))
             elif isinstance(decl, ast.CoreExportDecl):
+                _check_core_limits(decl.type, doff)
                 if decl.name in export_names:
                     raise ValidationError(f"duplicate export name `{decl.name}` already "
                                           "defined", doff)
@@ -511,14 +516,15 @@ class _Validator:
         return T.CoreModuleType(tuple(imports), tuple(exports))
 
     def _core_externtype(self, local: list, et: ast.CoreExternType, off: int | None) -> object:
+        """The type of a core import/export, in ``parse_module_header``'s representation."""
         if et.kind in ("func", "tag"):
             if et.type_index is None:
                 raise ValidationError(f"{et.kind} without a type", off)
             t = self._at(local, et.type_index, "type", off)
             if not isinstance(t, T.CoreFuncType):
                 raise ValidationError(f"type index {et.type_index} is not a function type", off)
-            return t
-        return et.desc
+            return t if et.kind == "func" else _tag_text(t)
+        return _desc_text(et.kind, et.desc)
 
     # -- component and instance types ---------------------------------------------------------
 
@@ -597,7 +603,7 @@ class _Validator:
             if not isinstance(t, T.InstanceType):
                 raise ValidationError(f"type index {et.type_index} is not an instance type",
                                       off)
-            return t
+            return self._fresh_instance(t, {}, {}, {})
         if sort is _S.TYPE:
             if et.type_index is None:
                 return T.TypeBound(T.ResourceType(name=name, defined=False), True)
@@ -662,25 +668,26 @@ class _Validator:
         resources = s.imported_resources if kind == "import" else s.exported_resources
         if en.kind == "label" and isinstance(ent, T.TypeBound) \
                 and isinstance(ent.type, T.ResourceType):
-            resources[name] = ent.type
+            resources[name] = (ent.type, ent)
         if en.kind in ("constructor", "method", "static"):
             if not isinstance(ent, T.FuncType):
                 raise ValidationError(f"`{name}` is not a func: annotated names are only "
                                       "allowed on functions", off)
             assert en.resource is not None
-            r = resources.get(en.resource)
-            if r is None:
+            entry = resources.get(en.resource)
+            if entry is None:
                 raise ValidationError(f"resource name `{en.resource}` is not known in this "
                                       f"context (static resource name is not known in this "
                                       f"context)", off)
+            r, token = entry
             if en.kind == "constructor":
                 res = ent.result
-                ok = isinstance(res, T.OwnType) and res.resource is r or (
-                    isinstance(res, T.ResultType) and isinstance(res.ok, T.OwnType)
-                    and res.ok.resource is r)
-                if not ok:
+                if isinstance(res, T.ResultType):
+                    res = res.ok
+                if not isinstance(res, T.OwnType):
                     raise ValidationError(
                         "function should return `(own $T)` or `(result (own $T))`", off)
+                self._check_named_resource(res, r, token, en.resource, off)
             elif en.kind == "method":
                 if not ent.params:
                     raise ValidationError("method should have at least one argument", off)
@@ -688,9 +695,19 @@ class _Validator:
                 if pname != "self":
                     raise ValidationError("method should have a first argument called `self`",
                                           off)
-                if not (isinstance(pt, T.BorrowType) and pt.resource is r):
+                if not isinstance(pt, T.BorrowType):
                     raise ValidationError(
                         "method should take a first argument of `(borrow $T)`", off)
+                self._check_named_resource(pt, r, token, en.resource, off)
+
+    def _check_named_resource(self, h: T.OwnType | T.BorrowType, r: T.ResourceType,
+                              token: object, name: str, off: int | None) -> None:
+        if h.resource is not r:
+            raise ValidationError(f"function does not match expected resource name `{name}`",
+                                  off)
+        if self.handle_tokens.get(id(h)) is not token:
+            raise ValidationError("resource used in function does not have a name in this "
+                                  "context", off)
 
     def extern_decl(self, s: _Scope, name: str, attributes: tuple[ast.NameAttribute, ...],
                     et: ast.ExternType, off: int | None, kind: str) -> object:
@@ -698,18 +715,29 @@ class _Validator:
         if isinstance(ent, T.TypeBound) and not ent.sub_resource:
             ent = self._named_type_entity(s, ent, None)
         self._check_name(s, name, attributes, et.sort, ent, off, kind)
+        if isinstance(s, _TypeScope) and not s.is_instance:
+            self._check_visible(s, ent, kind, off)
         self._push_entity(s, et.sort, ent)
         return ent
+
+    def _check_visible(self, s: _Scope, ent: object, kind: str, off: int | None) -> None:
+        """External visibility: every record/variant/enum/flags and resource an import
+        (export) uses must have been named by an import (an import or an export)."""
+        if kind == "import":
+            allowed = s.imported_tokens
+        else:
+            allowed = s.imported_tokens | s.exported_tokens
+        if not self._all_named(ent, allowed, None):
+            raise ValidationError(f"{sort_of(ent)} not valid to be used as {kind}", off)
+        self._register_tokens(ent, s.imported_tokens if kind == "import"
+                              else s.exported_tokens)
 
     def import_(self, s: ComponentInfo, d: ast.Import) -> tuple[ast.Sort, int]:
         ent = self.externtype(s, d.type, d.offset, d.name)
         if isinstance(ent, T.TypeBound) and not ent.sub_resource:
             ent = self._named_type_entity(s, ent, None)
         self._check_name(s, d.name, d.attributes, d.type.sort, ent, d.offset, "import")
-        if not self._all_named(ent, s.imported_tokens, None):
-            raise ValidationError(f"{sort_of(ent) if sort_of(ent) != 'module' else 'module'} "
-                                  "not valid to be used as import", d.offset)
-        self._register_tokens(ent, s.imported_tokens)
+        self._check_visible(s, ent, "import", d.offset)
         s.type.imports[d.name] = ent
         return self._push_entity(s, d.type.sort, ent)
 
@@ -763,10 +791,7 @@ class _Validator:
             else:
                 ent = self._named_type_entity(s, ent, None)
         self._check_name(s, d.name, d.attributes, d.sort, ent, off, "export")
-        allowed = s.exported_tokens | s.imported_tokens
-        if not self._all_named(ent, allowed, None):
-            raise ValidationError(f"{sort_of(ent)} not valid to be used as export", off)
-        self._register_tokens(ent, s.exported_tokens)
+        self._check_visible(s, ent, "export", off)
         s.type.exports[d.name] = ent
         return self._push_entity(s, d.sort, ent)
 
@@ -939,12 +964,14 @@ class _Validator:
         return self._push(s.core_instances, out, _S.CORE_INSTANCE)
 
     def inline_exports(self, s: ComponentInfo, d: ast.InlineExports) -> tuple[ast.Sort, int]:
-        names = N.UniqueNames("instance export")
+        bag = _Scope(None)
         exports: dict[str, object] = {}
         for e in d.exports:
-            N.parse_extern_name(e.name, d.offset)
-            names.add(e.name, d.offset)
             ent = self._item(s, e.sort, e.index, d.offset)
+            if isinstance(ent, T.TypeBound):
+                ent = self._named_type_entity(bag, ent, None) \
+                    if not isinstance(ent.type, T.ResourceType) else T.TypeBound(ent.type)
+            self._check_name(bag, e.name, e.attributes, e.sort, ent, d.offset, "export")
             exports[e.name] = ent
         return self._push(s.instances, T.InstanceType(exports), _S.INSTANCE)
 
@@ -963,6 +990,7 @@ class _Validator:
             args[a.name] = (ent, token)
         bind: dict[T.ResourceType, T.ResourceType] = {}
         tokens: dict[int, object] = {}
+        objmap: dict[int, object] = {}
         for name, expected in ct.imports.items():
             if name not in args:
                 raise ValidationError(f"missing import named `{name}`", off)
@@ -970,14 +998,22 @@ class _Validator:
             check_subtype(actual, expected, bind, f"type mismatch for import `{name}`", off)
             if isinstance(expected, T.TypeBound) and token is not None:
                 tokens[id(expected)] = token
-        exports = T.InstanceType(dict(ct.exports))
-        self._freshen(exports, bind)
-        sub = Subst(bind, handle_tokens=self.handle_tokens, tokens=tokens)
-        result = sub(exports)
-        self.keep.append(sub)
-        if result is exports:
-            result = T.InstanceType(dict(ct.exports))
+                assert isinstance(actual, T.TypeBound)
+                if not isinstance(expected.type, T.ResourceType):
+                    objmap[id(expected.type)] = actual.type
+        result = self._fresh_instance(T.InstanceType(dict(ct.exports)), bind, tokens, objmap)
         return self._push(s.instances, result, _S.INSTANCE)
+
+    def _fresh_instance(self, it: T.InstanceType,
+                        bind: dict[T.ResourceType, T.ResourceType],
+                        tokens: dict[int, object], objmap: dict[int, object]) -> T.InstanceType:
+        """A copy of ``it`` whose ``(sub resource)`` exports are new resource types (each
+        import, export or instantiation of an instance type introduces its own)."""
+        self._freshen(it, bind)
+        sub = Subst(bind, handle_tokens=self.handle_tokens, tokens=tokens, objmap=objmap,
+                    keep=self.keep)
+        result = sub(it)
+        return T.InstanceType(dict(result.exports)) if result is it else result
 
     def _freshen(self, it: T.InstanceType, bind: dict[T.ResourceType, T.ResourceType]) -> None:
         for name, v in it.exports.items():
@@ -1275,6 +1311,8 @@ def _core_extern_match(kind: str, actual: object, expected: object, what: str,
                 f"{_fmt_core(a.params)} -> {_fmt_core(a.results)}")
             raise ValidationError(f"type mismatch in import {what}{detail}", off)
         return
+    actual = _parse_desc(actual)
+    expected = _parse_desc(expected)
     if kind == "memory" and isinstance(actual, ast.CoreMemoryType) \
             and isinstance(expected, ast.CoreMemoryType):
         if actual.limits.shared != expected.limits.shared:
@@ -1306,3 +1344,50 @@ def _core_extern_match(kind: str, actual: object, expected: object, what: str,
         raise ValidationError(f"type mismatch in import {what}: expected global {expected}, "
                               f"found {actual}", off)
 
+
+
+_LIMITS = r"(?P<i64> i64)? (?P<min>\d+)(?: (?P<max>\d+))?(?P<shared> shared)?"
+
+
+def _parse_desc(d: object) -> object:
+    """Turn ``parse_module_header``'s text description of a table, memory or global back
+    into the ``ast`` type, so limits can be compared."""
+    import re
+
+    if not isinstance(d, str):
+        return d
+    m = re.fullmatch(r"\((?P<kind>memory|table)" + _LIMITS + r"(?: (?P<elem>.*))?\)", d)
+    if m:
+        lim = ast.CoreLimits(min=int(m["min"]), max=None if m["max"] is None else int(m["max"]),
+                             is64=bool(m["i64"]), shared=bool(m["shared"]))
+        if m["kind"] == "memory":
+            return ast.CoreMemoryType(limits=lim)
+        return ast.CoreTableType(elem=m["elem"] or "funcref", limits=lim)
+    m = re.fullmatch(r"\(global (?:\(mut (?P<mt>.*)\)|(?P<t>.*))\)", d)
+    if m:
+        return ast.CoreGlobalType(valtype=m["mt"] or m["t"], mutable=m["mt"] is not None)
+    return d
+
+
+def _check_core_limits(et: ast.CoreExternType, off: int | None) -> None:
+    d = et.desc
+    if isinstance(d, ast.CoreMemoryType):
+        cap = 1 << 48 if d.limits.is64 else 1 << 16
+        if d.page_size_log2 is not None:
+            cap = (1 << (64 if d.limits.is64 else 32)) >> d.page_size_log2
+        for v in (d.limits.min, d.limits.max):
+            if v is not None and v > cap:
+                raise ValidationError(f"memory size must be at most {cap} pages", off)
+        if d.limits.max is not None and d.limits.max < d.limits.min:
+            raise ValidationError("size minimum must not be greater than maximum", off)
+    elif isinstance(d, ast.CoreTableType):
+        if d.limits.max is not None and d.limits.max < d.limits.min:
+            raise ValidationError("size minimum must not be greater than maximum", off)
+
+
+def _check_module_imports(mt: T.CoreModuleType, off: int | None) -> None:
+    seen: set[tuple[str, str]] = set()
+    for m, n, _, _ in mt.imports:
+        if (m, n) in seen:
+            raise ValidationError(f"duplicate import name `{m}:{n}`", off)
+        seen.add((m, n))

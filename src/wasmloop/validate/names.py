@@ -113,6 +113,9 @@ def _parse_interface_name(name: str, offset: int | None) -> ExternName:
     parts = head.split(":")
     if len(parts) < 2:
         raise _bad(name, "expected `:` separating namespace and package", offset)
+    if len(parts) > 2:
+        # 🪺 nested namespaces are not enabled (wasm-tools rejects them too).
+        raise _bad(name, "expected `/` after package name", offset)
     for p in parts:
         if p == "":
             raise _bad(name, "empty identifier segment", offset)

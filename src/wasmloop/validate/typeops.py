@@ -136,13 +136,16 @@ class Subst:
 
     def __init__(self, mapping: dict[T.ResourceType, T.ResourceType], *, fresh: bool = False,
                  handle_tokens: dict[int, object] | None = None,
-                 tokens: dict[int, object] | None = None) -> None:
+                 tokens: dict[int, object] | None = None,
+                 objmap: dict[int, object] | None = None,
+                 keep: list[object] | None = None) -> None:
         self.map = mapping
         self.fresh = fresh
         self.memo: dict[int, object] = {}
         self.handle_tokens = handle_tokens if handle_tokens is not None else {}
         self.tokens = tokens if tokens is not None else {}
-        self._keep: list[object] = []
+        self.objmap = objmap or {}
+        self._keep: list[object] = keep if keep is not None else []
 
     def __call__(self, x):  # noqa: ANN001, ANN204, C901
         if x is None or isinstance(x, T.PrimType | T.CoreModuleType):
@@ -152,6 +155,9 @@ class Subst:
         k = id(x)
         if k in self.memo:
             return self.memo[k]
+        if k in self.objmap:
+            self.memo[k] = r = self.objmap[k]
+            return r
         r = self._apply(x)
         self.memo[k] = r
         if r is not x:
