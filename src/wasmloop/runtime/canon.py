@@ -33,7 +33,7 @@ def resource_rep(inst: ComponentInstance, rt: RuntimeResource) -> tuple[Handler,
     handles = inst.handles
 
     def handler(_caller: Any, i: int) -> int:
-        return check_rt(handles.get(i), rt).rep
+        return check_rt(handles.get(i), rt, i).rep
 
     return handler, False
 
@@ -45,7 +45,7 @@ def resource_drop(inst: ComponentInstance, rt: RuntimeResource) -> tuple[Handler
     def handler(_caller: Any, i: int) -> Any:
         if not inst.may_leave:
             raise Trap("cannot leave component instance")
-        h = check_rt(handles.remove(i), rt)
+        h = check_rt(handles.remove(i), rt, i)
         if h.num_lends != 0:
             raise Trap("cannot drop a resource handle while it is borrowed")
         if not h.own:

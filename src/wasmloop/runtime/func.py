@@ -86,7 +86,7 @@ class CallContext:
     def lift_own(self, rt: ResourceType, i: int) -> Any:
         inst = self.inst
         rrt = inst.runtime_resource(rt)
-        h = check_rt(inst.handles.remove(i), rrt)
+        h = check_rt(inst.handles.remove(i), rrt, i)
         if h.num_lends != 0:
             raise Trap("cannot remove owned resource while borrowed")
         if not h.own:
@@ -96,7 +96,7 @@ class CallContext:
     def lift_borrow(self, rt: ResourceType, i: int) -> Any:
         inst = self.inst
         rrt = inst.runtime_resource(rt)
-        h = check_rt(inst.handles.get(i), rrt)
+        h = check_rt(inst.handles.get(i), rrt, i)
         scope = self.borrow_scope
         if isinstance(scope, Subtask):
             scope.add_lender(h)
@@ -299,7 +299,7 @@ class _LiftedCall(Call):
 
     def close(self) -> None:
         fut = self.fut
-        if not fut.done():
+        if not fut.done:
             fut.close()
             # The guest's stack was unwound mid-call: its state can no longer be trusted.
             self.func.inst.poison()
@@ -313,7 +313,7 @@ def call_core_sync(inst: ComponentInstance, f: CoreFunc, args: Sequence[Any]) ->
         while not fut.poll():
             raise Trap("a guest function that must not block tried to block")
     finally:
-        if not fut.done():
+        if not fut.done:
             fut.close()
     return fut.result()
 
@@ -408,7 +408,7 @@ class _CoreCall(Call):
         return True
 
     def close(self) -> None:
-        if not self.fut.done():
+        if not self.fut.done:
             self.fut.close()
             self.inst.poison()
 

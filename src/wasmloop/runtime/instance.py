@@ -29,7 +29,7 @@ class ComponentInstance:
         "parent",
         "handles",
         "may_leave",
-        "poisoned",
+        "_poison",
         "resources",
         "exports",
         "__weakref__",
@@ -41,19 +41,25 @@ class ComponentInstance:
         self.parent = parent
         self.handles = Table()
         self.may_leave = True
-        self.poisoned = False
+        # A trap anywhere in an instance tree (a top-level instantiation and its nested
+        # component instances) poisons the whole tree: one shared cell.
+        self._poison: list[bool] = parent._poison if parent is not None else [False]
         self.resources: dict[ResourceType, RuntimeResource] = {}
         self.exports: dict[str, Any] = {}
 
+    @property
+    def poisoned(self) -> bool:
+        return self._poison[0]
+
     def check_enter(self) -> None:
-        if self.poisoned:
+        if self._poison[0]:
             raise Trap(
                 f"cannot enter component instance {self.name!r}: "
                 "it trapped earlier and may be in an inconsistent state"
             )
 
     def poison(self) -> None:
-        self.poisoned = True
+        self._poison[0] = True
 
     def runtime_resource(self, rt: ResourceType) -> RuntimeResource:
         try:

@@ -114,10 +114,14 @@ class Resource:
         return f"<Resource {kind} {self.rt.name or '?'} rep={self.rep!r}{state}>"
 
 
-def check_rt(h: Any, rt: RuntimeResource) -> ResourceHandle:
-    if not isinstance(h, ResourceHandle):
-        raise Trap("handle index refers to something that is not a resource")
-    if h.rt is not rt:
-        raise Trap(f"handle index refers to a resource of type {h.rt.name or '?'}, "
-                   f"expected {rt.name or '?'}")
+def check_rt(h: Any, rt: RuntimeResource, i: int) -> ResourceHandle:
+    if not isinstance(h, ResourceHandle) or h.rt is not rt:
+        raise Trap(f"handle index {i} used with the wrong type: expected a handle of resource "
+                   f"{rt.name or '?'}, found {_describe(h)}")
     return h
+
+
+def _describe(h: Any) -> str:
+    if isinstance(h, ResourceHandle):
+        return f"a handle of resource {h.rt.name or '?'}"
+    return type(h).__name__

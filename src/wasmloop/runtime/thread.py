@@ -127,13 +127,21 @@ class CoroutineStep:
     it awaits a future, the future becomes the guest thread's wait object.
     """
 
-    __slots__ = ("coro", "finish")
+    __slots__ = ("coro", "finish", "awaiting")
 
     def __init__(self, coro: Coroutine[Any, Any, Any], finish: Callable[[Any], Any]) -> None:
         self.coro = coro
         self.finish = finish
+        #: The future the coroutine is blocked on; it must not be resumed before it is done.
+        self.awaiting: Any = None
 
     def poll(self) -> Any:
+        w = self.awaiting
+        if w is not None:
+            if not w.done():
+                current().wait = w
+                return NOT_READY
+            self.awaiting = None
         try:
             y = self.coro.send(None)
         except StopIteration as stop:
@@ -143,6 +151,7 @@ class CoroutineStep:
                 self.coro.close()
                 raise TypeError(f"host coroutine awaited {y!r}, which is not an asyncio future")
             y._asyncio_future_blocking = False
+            self.awaiting = y
         current().wait = y
         return NOT_READY
 

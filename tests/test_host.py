@@ -1,0 +1,256 @@
+"""The embedding API end to end: load, link against Python and against other components, call."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from componentutil import wat_to_wasm
+
+import wasmloop
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def engine() -> wasmloop.Engine:
+    return wasmloop.Engine()
+
+
+def component(engine: wasmloop.Engine, wat: str) -> wasmloop.Component:
+    return wasmloop.Component(engine, wat_to_wasm(wat))
+
+
+def test_example_add_and_greet(engine: wasmloop.Engine) -> None:
+    comp = wasmloop.Component.from_file(engine, EXAMPLES / "hello.wasm")
+
+    async def main() -> tuple[int, str]:
+        inst = await wasmloop.Linker(engine).instantiate(comp)
+        return await inst.exports["add"](1, 2), await inst.exports["greet"]("world")
+
+    assert asyncio.run(main()) == (3, "hello, world")
+
+
+def test_sync_convenience_calls(engine: wasmloop.Engine) -> None:
+    comp = wasmloop.Component.from_file(engine, EXAMPLES / "hello.wasm")
+    inst = wasmloop.Linker(engine).instantiate_sync(comp)
+    assert inst.exports["add"].call_sync(40, 2) == 42
+    assert inst.exports["add"].call_sync(0xFFFFFFFF, 1) == 0
+    assert inst.exports["greet"].call_sync("ünïcode ✓") == "hello, ünïcode ✓"
+
+
+HOST_IMPORTS = """
+(component
+  (import "local:demo/host" (instance $host
+    (export "log" (func (param "msg" string)))
+    (export "slow-double" (func (param "x" u32) (result u32)))))
+  (core module $mem (memory (export "memory") 1))
+  (core instance $mem (instantiate $mem))
+  (alias core export $mem "memory" (core memory $memory))
+  (core func $log (canon lower (func $host "log") (memory $memory)))
+  (core func $slow (canon lower (func $host "slow-double")))
+  (core module $m
+    (import "host" "log" (func $log (param i32 i32)))
+    (import "host" "slow-double" (func $slow (param i32) (result i32)))
+    (import "env" "memory" (memory 1))
+    (data (i32.const 16) "called")
+    (func (export "run") (param i32) (result i32)
+      (call $log (i32.const 16) (i32.const 6))
+      (i32.add (call $slow (local.get 0)) (call $slow (i32.const 1)))))
+  (core instance $i (instantiate $m
+    (with "host" (instance (export "log" (func $log)) (export "slow-double" (func $slow))))
+    (with "env" (instance $mem))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $i "run")))
+)
+"""
+
+
+def test_host_imports_sync_and_async(engine: wasmloop.Engine) -> None:
+    comp = component(engine, HOST_IMPORTS)
+    logged: list[str] = []
+
+    async def slow_double(x: int) -> int:
+        await asyncio.sleep(0.001)
+        return 2 * x
+
+    async def main() -> list[int]:
+        linker = wasmloop.Linker(engine)
+        linker.define_func("local:demo/host", "log", logged.append)
+        linker.define_func("local:demo/host", "slow-double", slow_double)
+        inst = await linker.instantiate(comp)
+        run = inst.exports["run"]
+        # Many calls in flight on one instance: each suspends its own fiber twice.
+        return await asyncio.gather(*(run(i) for i in range(50)))
+
+    assert asyncio.run(main()) == [2 * i + 2 for i in range(50)]
+    assert logged == ["called"] * 50
+
+
+def test_async_import_from_sync_call(engine: wasmloop.Engine) -> None:
+    comp = component(engine, HOST_IMPORTS)
+
+    async def slow_double(x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    linker = wasmloop.Linker(engine)
+    linker.define_func("local:demo/host", "log", lambda msg: None)
+    linker.define_func("local:demo/host", "slow-double", slow_double)
+    inst = linker.instantiate_sync(comp)
+    assert inst.exports["run"].call_sync(20) == 42
+
+
+def test_missing_import_is_a_link_error(engine: wasmloop.Engine) -> None:
+    comp = component(engine, HOST_IMPORTS)
+    linker = wasmloop.Linker(engine)
+    linker.define_func("local:demo/host", "log", print)
+    with pytest.raises(wasmloop.LinkError, match="slow-double"):
+        linker.instantiate_sync(comp)
+
+
+def test_host_exception_traps_and_poisons(engine: wasmloop.Engine) -> None:
+    comp = component(engine, HOST_IMPORTS)
+
+    def boom(x: int) -> int:
+        raise RuntimeError("host says no")
+
+    linker = wasmloop.Linker(engine)
+    linker.define_func("local:demo/host", "log", lambda msg: None)
+    linker.define_func("local:demo/host", "slow-double", boom)
+    inst = linker.instantiate_sync(comp)
+    with pytest.raises(wasmloop.Trap, match="host says no"):
+        inst.exports["run"].call_sync(1)
+    assert inst.poisoned
+    with pytest.raises(wasmloop.Trap, match="cannot enter component instance"):
+        inst.exports["run"].call_sync(1)
+
+
+TRAPPER = """
+(component
+  (core module $m
+    (func (export "ok") (result i32) (i32.const 7))
+    (func (export "boom") (unreachable)))
+  (core instance $i (instantiate $m))
+  (func (export "ok") (result u32) (canon lift (core func $i "ok")))
+  (func (export "boom") (canon lift (core func $i "boom")))
+)
+"""
+
+
+def test_trap_poisons_instance_but_not_others(engine: wasmloop.Engine) -> None:
+    comp = component(engine, TRAPPER)
+    linker = wasmloop.Linker(engine)
+    a = linker.instantiate_sync(comp)
+    b = linker.instantiate_sync(comp)
+    assert a.exports["ok"].call_sync() == 7
+    with pytest.raises(wasmloop.Trap, match="unreachable"):
+        a.exports["boom"].call_sync()
+    with pytest.raises(wasmloop.Trap, match="cannot enter component instance"):
+        a.exports["ok"].call_sync()
+    assert b.exports["ok"].call_sync() == 7
+
+
+PROVIDER = """
+(component
+  (core module $m
+    (func (export "double") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2))))
+  (core instance $i (instantiate $m))
+  (func $double (param "x" u32) (result u32) (canon lift (core func $i "double")))
+  (instance $math (export "double" (func $double)))
+  (export "local:demo/math" (instance $math))
+)
+"""
+
+CONSUMER = """
+(component
+  (import "local:demo/math" (instance $math
+    (export "double" (func (param "x" u32) (result u32)))))
+  (core func $double (canon lower (func $math "double")))
+  (core module $m
+    (import "math" "double" (func $double (param i32) (result i32)))
+    (func (export "quad") (param i32) (result i32)
+      (call $double (call $double (local.get 0)))))
+  (core instance $i (instantiate $m (with "math" (instance (export "double" (func $double))))))
+  (func (export "quad") (param "x" u32) (result u32) (canon lift (core func $i "quad")))
+)
+"""
+
+
+def test_runtime_composition_of_two_components(engine: wasmloop.Engine) -> None:
+    provider = component(engine, PROVIDER)
+    consumer = component(engine, CONSUMER)
+
+    async def main() -> int:
+        linker = wasmloop.Linker(engine)
+        a = await linker.instantiate(provider)
+        assert await a.exports["local:demo/math"]["double"](21) == 42
+        assert await a.exports["local:demo/math#double"](1) == 2
+        linker.define_instance("local:demo/math", a.exports["local:demo/math"])
+        b = await linker.instantiate(consumer)
+        return await b.exports["quad"](5)
+
+    assert asyncio.run(main()) == 20
+
+
+HOST_RESOURCE = """
+(component
+  (import "local:demo/files" (instance $files
+    (export "file" (type $file (sub resource)))
+    (export "open" (func (param "name" string) (result (own $file))))
+    (export "size" (func (param "f" (borrow $file)) (result u32)))))
+  (alias export $files "file" (type $file))
+  (core module $mem (memory (export "memory") 1))
+  (core instance $mem (instantiate $mem))
+  (alias core export $mem "memory" (core memory $memory))
+  (core func $open (canon lower (func $files "open") (memory $memory)))
+  (core func $size (canon lower (func $files "size")))
+  (core func $drop (canon resource.drop $file))
+  (core module $m
+    (import "files" "open" (func $open (param i32 i32) (result i32)))
+    (import "files" "size" (func $size (param i32) (result i32)))
+    (import "files" "drop" (func $drop (param i32)))
+    (import "env" "memory" (memory 1))
+    (data (i32.const 16) "a.txt")
+    (func (export "run") (result i32)
+      (local $h i32) (local $s i32)
+      (local.set $h (call $open (i32.const 16) (i32.const 5)))
+      (local.set $s (call $size (local.get $h)))
+      (call $drop (local.get $h))
+      ;; handle index in the high half, size in the low half
+      (i32.or (i32.shl (local.get $h) (i32.const 16)) (local.get $s))))
+  (core instance $i (instantiate $m
+    (with "files" (instance (export "open" (func $open)) (export "size" (func $size))
+                            (export "drop" (func $drop))))
+    (with "env" (instance $mem))))
+  (func (export "run") (result u32) (canon lift (core func $i "run")))
+)
+"""
+
+
+class File:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = False
+
+
+def test_host_resource_own_borrow_and_destructor(engine: wasmloop.Engine) -> None:
+    comp = component(engine, HOST_RESOURCE)
+    opened: list[File] = []
+    dropped: list[File] = []
+
+    def open_(name: str) -> File:
+        f = File(name)
+        opened.append(f)
+        return f
+
+    linker = wasmloop.Linker(engine)
+    linker.define_resource("local:demo/files", "file", dtor=dropped.append)
+    linker.define_func("local:demo/files", "open", open_)
+    linker.define_func("local:demo/files", "size", lambda f: len(f.name) * 100)
+    inst = linker.instantiate_sync(comp)
+    # The first handle is 1 (index 0 is reserved); after the drop, the slot is reused.
+    assert inst.exports["run"].call_sync() == (1 << 16) | 500
+    assert inst.exports["run"].call_sync() == (1 << 16) | 500
+    assert [f.name for f in opened] == ["a.txt", "a.txt"]
+    assert dropped == opened
