@@ -968,9 +968,8 @@ class _Validator:
         exports: dict[str, object] = {}
         for e in d.exports:
             ent = self._item(s, e.sort, e.index, d.offset)
-            if isinstance(ent, T.TypeBound):
-                ent = self._named_type_entity(bag, ent, None) \
-                    if not isinstance(ent.type, T.ResourceType) else T.TypeBound(ent.type)
+            # Value types keep their identity (the bag names them as they are); a resource
+            # gets a new token, so that annotated functions must use this name of it.
             self._check_name(bag, e.name, e.attributes, e.sort, ent, d.offset, "export")
             exports[e.name] = ent
         return self._push(s.instances, T.InstanceType(exports), _S.INSTANCE)
@@ -1009,22 +1008,30 @@ class _Validator:
                         tokens: dict[int, object], objmap: dict[int, object]) -> T.InstanceType:
         """A copy of ``it`` whose ``(sub resource)`` exports are new resource types (each
         import, export or instantiation of an instance type introduces its own)."""
-        self._freshen(it, bind)
+        self._freshen(it, bind, objmap, set(bind))
         sub = Subst(bind, handle_tokens=self.handle_tokens, tokens=tokens, objmap=objmap,
                     keep=self.keep)
         result = sub(it)
         return T.InstanceType(dict(result.exports)) if result is it else result
 
-    def _freshen(self, it: T.InstanceType, bind: dict[T.ResourceType, T.ResourceType]) -> None:
+    def _freshen(self, it: T.InstanceType, bind: dict[T.ResourceType, T.ResourceType],
+                 objmap: dict[int, object], preset: set[T.ResourceType]) -> None:
         for name, v in it.exports.items():
             if isinstance(v, T.TypeBound):
                 if v.sub_resource and isinstance(v.type, T.ResourceType) \
-                        and v.type not in bind:
-                    bind[v.type] = T.ResourceType(name=v.type.name or name, defined=False)
+                        and v.type not in preset:
+                    fresh = T.ResourceType(name=v.type.name or name, defined=False)
+                    if v.type in bind:
+                        # A second `(sub resource)` export of one resource (an ascription
+                        # hiding their equality) is a distinct abstract type outside.
+                        objmap[id(v)] = T.TypeBound(fresh, True)
+                        self.keep.append(v)
+                    else:
+                        bind[v.type] = fresh
                 elif isinstance(v.type, T.InstanceType):
-                    self._freshen(v.type, bind)
+                    self._freshen(v.type, bind, objmap, preset)
             elif isinstance(v, T.InstanceType):
-                self._freshen(v, bind)
+                self._freshen(v, bind, objmap, preset)
 
     # -- canonical definitions ----------------------------------------------------------------
 
