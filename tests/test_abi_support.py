@@ -147,9 +147,9 @@ def values(t: T.ValType) -> st.SearchStrategy[object]:
         if k == "f64":
             return st.one_of(st.floats(), st.just(math.nan))
         if k == "char":
-            return st.characters()
+            return st.characters(exclude_categories=("Cs",))
         if k == "string":
-            return st.text(max_size=12)
+            return st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
         raise AssertionError(k)
     if isinstance(t, T.ListType):
         if t.elem == T.U8:

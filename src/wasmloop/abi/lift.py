@@ -314,33 +314,22 @@ def _struct_plan(t: T.RecordType | T.TupleType) -> Any:
         fmt += f"{total - pos}x"
     st = struct.Struct(fmt)
     assert st.size == total
-    fixes = []
+    names = [f"v{k}" for k in range(len(fts))]
+    body = f"def build(row):\n    {', '.join(names)}, = row\n"
     for k, ft in enumerate(fts):
-        if ft.kind == "char":  # type: ignore[attr-defined]
-            fixes.append((k, _char))
-        elif ft.kind in ("f32", "f64"):  # type: ignore[attr-defined]
-            fixes.append((k, lambda x: x if x == x else NAN))
-
-    if fixes:
-
-        def fix(row: tuple[Any, ...]) -> tuple[Any, ...]:
-            lst = list(row)
-            for k, f in fixes:
-                lst[k] = f(lst[k])
-            return tuple(lst)
-    else:
-        fix = None  # type: ignore[assignment]
-
+        kind = ft.kind  # type: ignore[attr-defined]
+        if kind == "char":
+            body += f"    v{k} = _char(v{k})\n"
+        elif kind in ("f32", "f64"):
+            body += f"    if v{k} != v{k}:\n        v{k} = NAN\n"
     if isinstance(t, T.RecordType):
-        labels = tuple(lbl for lbl, _ in t.fields)
-        if fix is None:
-            def build(row: tuple[Any, ...]) -> Any:
-                return make_record(dict(zip(labels, row, strict=True)))
-        else:
-            def build(row: tuple[Any, ...]) -> Any:
-                return make_record(dict(zip(labels, fix(row), strict=True)))
+        items = ", ".join(f"{lbl!r}: v{k}" for k, (lbl, _) in enumerate(t.fields))
+        body += f"    return _mk({{{items}}})\n"
     else:
-        build = tuple if fix is None else fix  # type: ignore[assignment]
+        body += f"    return ({', '.join(names)},)\n"
+    ns: dict[str, Any] = {"_char": _char, "NAN": NAN, "_mk": make_record}
+    exec(compile(body, "<wasmloop.abi record loader>", "exec"), ns)  # noqa: S102
+    build = ns["build"]
     return st, build
 
 
