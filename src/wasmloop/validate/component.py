@@ -300,7 +300,7 @@ class _Validator:
         return s.types[i]
 
     def _core_func(self, s: ComponentInfo, i: int, off: int | None) -> T.CoreFuncType:
-        return self._at(s.core_funcs, i, "core func", off)  # type: ignore[return-value]
+        return self._at(s.core_funcs, i, "function", off)  # type: ignore[return-value]
 
     # -- sizes --------------------------------------------------------------------------------
 
@@ -776,7 +776,7 @@ class _Validator:
                                           "defined type", off)
                 ent = T.TypeBound(inferred.type, True)  # type: ignore[union-attr]
             else:
-                check_subtype(inferred, asc, {}, f"type mismatch in export `{d.name}`", off)
+                check_subtype(inferred, asc, {}, f"export `{d.name}`", off)
                 ent = asc
         if isinstance(ent, T.TypeBound):
             t = ent.type
@@ -994,7 +994,7 @@ class _Validator:
             if name not in args:
                 raise ValidationError(f"missing import named `{name}`", off)
             actual, token = args[name]
-            check_subtype(actual, expected, bind, f"type mismatch for import `{name}`", off)
+            check_subtype(actual, expected, bind, f"import `{name}`", off)
             if isinstance(expected, T.TypeBound) and token is not None:
                 tokens[id(expected)] = token
                 assert isinstance(actual, T.TypeBound)
