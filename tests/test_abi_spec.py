@@ -264,7 +264,7 @@ def test_flat_lowering_matches_spec(tv: tuple[T.ValType, Any, str]) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=12), st.sampled_from(ENCODINGS), st.sampled_from(ENCODINGS))
+@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=12), st.sampled_from(ENCODINGS), st.sampled_from(ENCODINGS))
 def test_string_transcoding_matches_spec_for_every_path(s: str, src: str, dst: str) -> None:
     ours, spec = _pair(dst)
     units = _units(s, src)
