@@ -44,6 +44,9 @@ from wasmloop.wave import (
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The recursive type strategy has a large repr; Hypothesis warns about it.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+
 
 def _reference_wasmtime() -> str | None:
     env = os.environ.get("WASMLOOP_REFERENCE_WASMTIME")
@@ -335,7 +338,6 @@ typed_values = val_types.flatmap(lambda t: st.tuples(st.just(t), values_of(t)))
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(typed_values)
 def test_round_trip(tv: tuple[T.ValType, object]) -> None:
@@ -544,6 +546,26 @@ def test_parse_errors(text: str, t: T.ValType) -> None:
         parse_value(text, t)
     assert isinstance(info.value, ValueError)
     assert "offset" in str(info.value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=30),
+                 st.text(alphabet='[](){}:,"\'\\%-0123456789.eEnoneinfsomeokerrtru ab\n/',
+                         max_size=40)),
+       val_types)
+def test_parse_never_raises_anything_else(text: str, t: T.ValType) -> None:
+    try:
+        parse_value(text, t)
+    except WaveError:
+        pass
+
+
+def test_deep_nesting_and_huge_numbers() -> None:
+    with pytest.raises(WaveError):
+        parse_value("[" * 100000, T.ListType(T.U8))
+    with pytest.raises(WaveError):
+        parse_value("9" * 10000, T.U64)
+    assert parse_value("1" + "0" * 400, T.F64) == math.inf
 
 
 def test_error_position() -> None:
@@ -793,7 +815,6 @@ def test_reference_no_result(tmp_path: Path) -> None:
     assert out.stdout == format_results([], T.FuncType((), None)) + "\n"
 
 
-@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 @settings(max_examples=int(os.environ.get("WASMLOOP_WAVE_RANDOM_EXAMPLES", "3")), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(st.lists(typed_values.flatmap(

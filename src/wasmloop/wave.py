@@ -758,6 +758,9 @@ class _Converter:
             if node.kind != "num" or not _INT_RE.match(node.value):
                 raise self.fail(node, t, "an integer")
             lo, hi = _INT_RANGES[k]
+            if len(node.value) > 21:
+                raise WaveError(f"integer {node.value[:24]}... out of range for {k}", node.start,
+                                self.text)
             if lo == 0 and node.value.startswith("-"):
                 raise WaveError(f"expected an unsigned integer for {k}, found {node.value}",
                                 node.start, self.text)
@@ -849,10 +852,13 @@ class _Converter:
 
 def parse_value(text: str, t: T.ValType) -> Any:
     """Parse the WAVE ``text`` as a value of type ``t`` into its Python value."""
-    p = _Parser(text)
-    node = p.value()
-    p.end()
-    return _Converter(text).convert(node, t)
+    try:
+        p = _Parser(text)
+        node = p.value()
+        p.end()
+        return _Converter(text).convert(node, t)
+    except RecursionError:
+        raise WaveError("value nested too deeply", 0, text) from None
 
 
 _NAME_WORD = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"
