@@ -782,3 +782,16 @@ def test_many_calls_flat_rss(engine: CoreEngine, store: Store) -> None:
     cycle(10000)
     grown = _rss_kb() - before
     assert grown < 4096, f"RSS grew by {grown} KiB over 10k calls"
+
+
+def test_same_host_func_type_in_two_engines_does_not_abort(tmp_path) -> None:
+    """wasmtime ties a functype to the first engine that uses it; a second engine must get its
+    own (reusing one across engines panics inside wasmtime and aborts the process)."""
+    ft = FuncType((ValKind.I32,), (ValKind.I32,))
+    for i in range(2):
+        engine = CoreEngine(cache_dir=tmp_path / str(i))
+        store = Store(engine)
+        for can_suspend in (False, True):
+            f = store.host_func(ft, lambda caller, x: x + 1, can_suspend=can_suspend)
+            assert store.call(f, (41,)) == (42,)
+        store.close()

@@ -83,7 +83,7 @@ _ldPAIR = struct.Struct("<II").unpack_from
 
 def _char(i: int) -> str:
     if i >= 0x110000 or 0xD800 <= i <= 0xDFFF:
-        raise Trap(f"invalid char code point 0x{i:x}")
+        raise Trap(f"invalid `char` bit pattern 0x{i:x}: converted integer out of range for `char`")
     return chr(i)
 
 
@@ -363,11 +363,11 @@ def _list_lifter(
         n &= _M32
         nbytes = n * es
         if nbytes > max_len:
-            raise Trap("list byte length exceeds the maximum")
-        if p & amask:
-            raise Trap("list pointer misaligned")
+            raise Trap("list pointer/length out of bounds of memory: byte length exceeds the maximum")
         if p + nbytes > len(mem):
-            raise Trap("list out of bounds")
+            raise Trap("list pointer/length out of bounds of memory")
+        if p & amask:
+            raise Trap("list pointer is not aligned")
         return from_range(cx, mem, p, n)
 
     def load_list(cx: Any, mem: memoryview, p: int) -> Any:
@@ -546,7 +546,7 @@ def _variant_lifter(t: T.ValType, enc: str, keep: bool, size: int, align: int) -
         read_disc = lambda mem, p: _ldU32(mem, p)[0]  # noqa: E731
 
     def bad(i: int) -> Trap:
-        return Trap(f"invalid variant discriminant {i} (type has {n} cases)")
+        return Trap(f"invalid variant discriminant: discriminant {i} out of range [0..{n})")
 
     if isinstance(t, T.EnumType):
         labels = t.labels

@@ -64,17 +64,30 @@ def realloc_checked(cx: Any, old: int, old_size: int, align: int, new_size: int)
     """Call the guest's realloc and trap if the result is misaligned or out of bounds."""
     ptr = cx.realloc(old, old_size, align, new_size) & _M32
     if ptr & (align - 1):
-        raise Trap("realloc returned a misaligned pointer")
+        raise Trap("realloc return: result not aligned")
     if ptr + new_size > len(cx.view()):
-        raise Trap("realloc returned a pointer out of bounds")
+        raise Trap("realloc return: beyond end of memory")
     return ptr
 
 
 # --- loading -------------------------------------------------------------------------------
 
 
-def _decode_error(encoding: str) -> Trap:
-    return Trap(f"invalid {encoding} string")
+def _decode_error(encoding: str, err: UnicodeDecodeError | None = None) -> Trap:
+    """Wasmtime's words for a bad string: its adapters say "invalid utf8 encoding", its host
+    boundary gives the decoder's detail; ours carries both."""
+    short = encoding.replace("-", "")
+    if err is None:
+        return Trap(f"invalid {short} encoding")
+    if short == "utf8":
+        if err.reason == "unexpected end of data":
+            detail = f"incomplete utf-8 byte sequence from index {err.start}"
+        else:
+            detail = f"invalid utf-8 sequence of {err.end - err.start} bytes from index {err.start}"
+    else:
+        unit = int.from_bytes(err.object[err.start : err.start + 2], "little")
+        detail = f"unpaired surrogate found: {unit:x}"
+    return Trap(f"invalid {short} encoding: {detail}")
 
 
 def load_string_from_range(mem: memoryview, ptr: int, tagged_code_units: int, encoding: str) -> str:
@@ -94,13 +107,13 @@ def string_loader(encoding: str, keep_encoding: bool = False) -> Callable[[memor
             ptr &= _M32
             n &= _M32
             if n > max_len:
-                raise Trap("string byte length exceeds the maximum")
+                raise Trap("string content out-of-bounds: string byte length exceeds the maximum")
             if ptr + n > len(mem):
-                raise Trap("string out of bounds")
+                raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory")
             try:
                 s = str(mem[ptr : ptr + n], "utf-8")
-            except UnicodeDecodeError:
-                raise _decode_error("utf-8") from None
+            except UnicodeDecodeError as e:
+                raise _decode_error("utf-8", e) from None
             return EncodedStr(s, "utf8", n) if keep_encoding else s
 
         return load_utf8
@@ -111,15 +124,15 @@ def string_loader(encoding: str, keep_encoding: bool = False) -> Callable[[memor
             n &= _M32
             nbytes = 2 * n
             if nbytes > max_len:
-                raise Trap("string byte length exceeds the maximum")
+                raise Trap("string content out-of-bounds: string byte length exceeds the maximum")
             if ptr & 1:
-                raise Trap("string pointer misaligned")
+                raise Trap("unaligned pointer: string pointer not aligned to 2")
             if ptr + nbytes > len(mem):
-                raise Trap("string out of bounds")
+                raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory")
             try:
                 s = str(mem[ptr : ptr + nbytes], "utf-16-le")
-            except UnicodeDecodeError:
-                raise _decode_error("utf-16") from None
+            except UnicodeDecodeError as e:
+                raise _decode_error("utf-16", e) from None
             return EncodedStr(s, "utf16", n) if keep_encoding else s
 
         return load_utf16
@@ -135,15 +148,15 @@ def string_loader(encoding: str, keep_encoding: bool = False) -> Callable[[memor
                 nbytes = n
                 codec = "latin-1"
             if nbytes > max_len:
-                raise Trap("string byte length exceeds the maximum")
+                raise Trap("string content out-of-bounds: string byte length exceeds the maximum")
             if ptr & 1:
-                raise Trap("string pointer misaligned")
+                raise Trap("unaligned pointer: string pointer not aligned to 2")
             if ptr + nbytes > len(mem):
-                raise Trap("string out of bounds")
+                raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory")
             try:
                 s = str(mem[ptr : ptr + nbytes], codec)
-            except UnicodeDecodeError:
-                raise _decode_error("utf-16") from None
+            except UnicodeDecodeError as e:
+                raise _decode_error("utf-16", e) from None
             return EncodedStr(s, "latin1+utf16", n) if keep_encoding else s
 
         return load_latin1_utf16
@@ -184,7 +197,7 @@ def string_storer(encoding: str) -> Callable[[Any, str], tuple[int, int]]:
             ptr = cx.realloc(0, 0, 1, n) & _M32
             mem = cx.view()
             if ptr + n > len(mem):
-                raise Trap("realloc returned a pointer out of bounds")
+                raise Trap("realloc return: beyond end of memory")
             mem[ptr : ptr + n] = b
             return ptr, n
 

@@ -378,9 +378,13 @@ def module_types(module: int) -> tuple[list[tuple[str, str, str, Any]], list[tup
 _functype_cache: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
 
 
-def functype_ptr(params: tuple[int, ...], results: tuple[int, ...]) -> int:
-    """A process-lifetime ``wasm_functype_t*`` for wasm valkinds ``params -> results``."""
-    key = (params, results)
+def functype_ptr(engine: int, params: tuple[int, ...], results: tuple[int, ...]) -> int:
+    """A process-lifetime ``wasm_functype_t*`` for wasm valkinds ``params -> results``.
+
+    Keyed by engine too: wasmtime ties a ``wasm_functype_t`` to the first engine that uses it,
+    and panics (aborting the process) if it is then used with another engine.
+    """
+    key = (engine, params, results)
     ft = _functype_cache.get(key)
     if ft is None:
         vecs = []

@@ -123,6 +123,7 @@ class Store:
         c = codec(functype)
         call = functools.partial(handler, self._proxy)
         wasm_ft = _capi.functype_ptr(
+            self.engine._ptr,
             tuple(TO_WASM[k] for k in functype.params), tuple(TO_WASM[k] for k in functype.results)
         )
         if can_suspend:
