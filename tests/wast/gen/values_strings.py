@@ -1,9 +1,14 @@
 import sys
-ENCS = {'utf8': 'utf8', 'utf16': 'utf16', 'latin1+utf16': 'latin1+utf16'}
-OPT = {'utf8': 'string-encoding=utf8', 'utf16': 'string-encoding=utf16', 'latin1+utf16': 'string-encoding=latin1+utf16'}
-SHORT = {'utf8': 'U8', 'utf16': 'U16', 'latin1+utf16': 'L1'}
 
-REALLOC = '''    ;; bump allocator; shrinking keeps the block, growing copies it
+ENCS = {"utf8": "utf8", "utf16": "utf16", "latin1+utf16": "latin1+utf16"}
+OPT = {
+    "utf8": "string-encoding=utf8",
+    "utf16": "string-encoding=utf16",
+    "latin1+utf16": "string-encoding=latin1+utf16",
+}
+SHORT = {"utf8": "U8", "utf16": "U16", "latin1+utf16": "L1"}
+
+REALLOC = """    ;; bump allocator; shrinking keeps the block, growing copies it
     (global $next (mut i32) (i32.const 0x1000))
     (func (export "realloc") (param $old i32) (param $osz i32) (param $align i32) (param $nsz i32) (result i32)
       (local $p i32)
@@ -13,12 +18,13 @@ REALLOC = '''    ;; bump allocator; shrinking keeps the block, growing copies it
                              (i32.sub (i32.const 0) (local.get $align))))
       (global.set $next (i32.add (local.get $p) (local.get $nsz)))
       (if (local.get $old) (then (memory.copy (local.get $p) (local.get $old) (local.get $osz))))
-      (local.get $p))'''
+      (local.get $p))"""
 
-def leaf(name, enc, indent='  '):
+
+def leaf(name, enc, indent="  "):
     """A component whose core code sees strings in `enc` and exposes echo/len/byte."""
     o = OPT[enc]
-    s = f'''(component ${name}
+    s = f"""(component ${name}
   (core module $M
     (memory (export "mem") 2)
 {REALLOC}
@@ -42,15 +48,16 @@ def leaf(name, enc, indent='  '):
     (canon lift (core func $m "len") (memory $mem) (realloc $realloc) {o}))
   (func (export "byte") (param "s" string) (param "i" u32) (result u8)
     (canon lift (core func $m "byte") (memory $mem) (realloc $realloc) {o}))
-)'''
-    return '\n'.join(indent + l if l else l for l in s.split('\n'))
+)"""
+    return "\n".join(indent + ln if ln else ln for ln in s.split("\n"))
+
 
 def pair(caller, callee):
     """Outer component: host -> $Caller (caller enc) -> $Callee (callee enc)."""
     oc = OPT[caller]
-    return f''';; caller: {caller}, callee: {callee}
+    return f""";; caller: {caller}, callee: {callee}
 (component
-{leaf('Callee', callee)}
+{leaf("Callee", callee)}
   (instance $callee (instantiate $Callee))
   (component $Caller
     (import "echo" (func $echo (param "s" string) (result string)))
@@ -97,41 +104,65 @@ def pair(caller, callee):
   (export "callee-len" (func $caller "callee-len"))
   (export "back-len" (func $caller "back-len"))
 )
-'''
+"""
 
-TEST_STRINGS = ["", "hello", "h\u00e9llo\u00ff", "\u20acuro", "a\U0001F600b", "\u00e9\u4e2d\U0001F600"]
 
-def utf8len(s): return len(s.encode('utf-8'))
-def u16len(s): return len(s.encode('utf-16-le')) // 2
+TEST_STRINGS = [
+    "",
+    "hello",
+    "h\u00e9llo\u00ff",
+    "\u20acuro",
+    "a\U0001f600b",
+    "\u00e9\u4e2d\U0001f600",
+]
+
+
+def utf8len(s):
+    return len(s.encode("utf-8"))
+
+
+def u16len(s):
+    return len(s.encode("utf-16-le")) // 2
+
+
 def enclen(enc, s):
-    if enc == 'utf8': return utf8len(s)
-    if enc == 'utf16': return u16len(s)
-    if all(ord(c) < 256 for c in s): return len(s)
+    if enc == "utf8":
+        return utf8len(s)
+    if enc == "utf16":
+        return u16len(s)
+    if all(ord(c) < 256 for c in s):
+        return len(s)
     return u16len(s) | 0x80000000
 
+
 def wstr(s):
-    out = ''
+    out = ""
     for c in s:
-        if 0x20 <= ord(c) < 0x7f and c not in '"\\': out += c
-        else: out += '\\u{%x}' % ord(c)
+        if 0x20 <= ord(c) < 0x7F and c not in '"\\':
+            out += c
+        else:
+            out += f"\\u{{{ord(c):x}}}"
     return '"' + out + '"'
 
+
 def data_bytes(b):
-    return '"' + ''.join('\\%02x' % x for x in b) + '"'
+    return '"' + "".join(f"\\{x:02x}" for x in b) + '"'
+
 
 def fixed_component(enc, entries, defname=None, extra_data=()):
     """A leaf with an extra "ret" export: returns entry i of a table of
     (ptr, len) pairs at 0x100 whose bytes live in data segments."""
     o = OPT[enc]
-    table = b''.join(p.to_bytes(4, 'little') + l.to_bytes(4, 'little') for (p, l, _) in entries)
-    datas = ['    ;; (ptr, len) table at 0x100, one 8-byte entry per case:']
-    for i, (p, l, b) in enumerate(entries):
-        datas.append(f'    ;;   {i}: ptr={hex(p)} len={hex(l)} bytes={b.hex() or "-"}')
-    datas.append(f'    (data (i32.const 0x100) {data_bytes(table)})')
-    for (p, l, b) in entries:
-        if b: datas.append(f'    (data (i32.const {hex(p)}) {data_bytes(b)})')
-    head = f'(component definition ${defname}' if defname else '(component'
-    return f'''{head}
+    table = b"".join(p.to_bytes(4, "little") + ln.to_bytes(4, "little") for (p, ln, _) in entries)
+    datas = ["    ;; (ptr, len) table at 0x100, one 8-byte entry per case:"]
+    for i, (p, ln, b) in enumerate(entries):
+        datas.append(f"    ;;   {i}: ptr={hex(p)} len={hex(ln)} bytes={b.hex() or '-'}")
+    datas.append(f"    (data (i32.const 0x100) {data_bytes(table)})")
+    for p, _ln, b in entries:
+        if b:
+            datas.append(f"    (data (i32.const {hex(p)}) {data_bytes(b)})")
+    head = f"(component definition ${defname}" if defname else "(component"
+    return f"""{head}
   (core module $M
     (memory (export "mem") 2)
 {REALLOC}
@@ -159,106 +190,135 @@ def fixed_component(enc, entries, defname=None, extra_data=()):
   (func (export "ret") (param "i" u32) (result string)
     (canon lift (core func $m "ret") (memory $mem) {o}))
 )
-'''
+"""
 
-def u16b(s): return s.encode('utf-16-le')
+
+def u16b(s):
+    return s.encode("utf-16-le")
+
+
 END = 0x20000
 
 # (ptr, len-field, bytes, expected string or ('trap', msg))
 FIX = {
- 'utf8': [
-   (0x400, 0, b'', ''),
-   (0x410, 5, b'hello', 'hello'),
-   (0x420, 6, 'h\u00e9llo'.encode(), 'h\u00e9llo'),
-   (0x430, 4, '\U0001F600'.encode(), '\U0001F600'),
-   (0, 0, b'', ''),
-   (END - 2, 2, b'ok', 'ok'),                 # ends exactly at the end of memory
-   (0x440, 1, b'\xff', ('trap', 'invalid utf-8')),
-   (0x450, 1, b'\xc3', ('trap', 'incomplete utf-8')),     # truncated sequence
-   (0x460, 3, b'\xed\xa0\x80', ('trap', 'invalid utf-8')),  # encoded surrogate
-   (0x470, 2, b'\xc0\x80', ('trap', 'invalid utf-8')),  # overlong NUL
-   (END - 2, 3, b'', ('trap', 'out of bounds')),
-   (0xffffffff, 1, b'', ('trap', 'out of bounds')),
- ],
- 'utf16': [
-   (0x400, 0, b'', ''),
-   (0x410, 2, u16b('hi'), 'hi'),
-   (0x420, 2, u16b('\u00e9\u20ac'), '\u00e9\u20ac'),
-   (0x430, 2, u16b('\U0001F600'), '\U0001F600'),
-   (0, 0, b'', ''),
-   (END - 4, 2, u16b('ok'), 'ok'),
-   (0x440, 1, b'\x3d\xd8', ('trap', 'unpaired surrogate')),          # lone high surrogate at the end
-   (0x450, 2, b'\x00\xde\x41\x00', ('trap', 'unpaired surrogate')),  # lone low surrogate
-   (0x460, 2, b'\x3d\xd8\x41\x00', ('trap', 'unpaired surrogate')),  # high surrogate then 'A'
-   (0x471, 1, b'\x41\x00', ('trap', 'not aligned')),               # odd pointer
-   (END - 2, 2, b'', ('trap', 'out of bounds')),                  # 4 bytes, 2 available
- ],
- 'latin1+utf16': [
-   (0x400, 0, b'', ''),
-   (0x410, 5, 'h\u00e9llo'.encode('latin-1'), 'h\u00e9llo'),
-   (0x420, 3, bytes([0x41, 0xff, 0x80]), 'A\u00ff\u0080'),
-   (0x430, 0x80000002, u16b('\u20ac\u00e9'), '\u20ac\u00e9'),     # tagged UTF-16
-   (0x440, 0x80000002, u16b('\U0001F600'), '\U0001F600'),
-   (0x450, 0x80000002, u16b('h\u00e9'), 'h\u00e9'),               # tagged, yet latin1-only content
-   (END - 2, 2, b'ok', 'ok'),
-   (0x460, 0x80000001, b'\x00\xdc', ('trap', 'unpaired surrogate')),
-   (0x471, 1, b'A', ('trap', 'not aligned')),                       # latin1 still needs 2-alignment
-   (0x481, 0x80000001, b'\x41\x00', ('trap', 'not aligned')),
-   (END - 2, 3, b'', ('trap', 'out of bounds')),
-   (END - 2, 0x80000002, b'', ('trap', 'out of bounds')),
- ],
+    "utf8": [
+        (0x400, 0, b"", ""),
+        (0x410, 5, b"hello", "hello"),
+        (0x420, 6, "h\u00e9llo".encode(), "h\u00e9llo"),
+        (0x430, 4, "\U0001f600".encode(), "\U0001f600"),
+        (0, 0, b"", ""),
+        (END - 2, 2, b"ok", "ok"),  # ends exactly at the end of memory
+        (0x440, 1, b"\xff", ("trap", "invalid utf-8")),
+        (0x450, 1, b"\xc3", ("trap", "incomplete utf-8")),  # truncated sequence
+        (0x460, 3, b"\xed\xa0\x80", ("trap", "invalid utf-8")),  # encoded surrogate
+        (0x470, 2, b"\xc0\x80", ("trap", "invalid utf-8")),  # overlong NUL
+        (END - 2, 3, b"", ("trap", "out of bounds")),
+        (0xFFFFFFFF, 1, b"", ("trap", "out of bounds")),
+    ],
+    "utf16": [
+        (0x400, 0, b"", ""),
+        (0x410, 2, u16b("hi"), "hi"),
+        (0x420, 2, u16b("\u00e9\u20ac"), "\u00e9\u20ac"),
+        (0x430, 2, u16b("\U0001f600"), "\U0001f600"),
+        (0, 0, b"", ""),
+        (END - 4, 2, u16b("ok"), "ok"),
+        (0x440, 1, b"\x3d\xd8", ("trap", "unpaired surrogate")),  # lone high surrogate at the end
+        (0x450, 2, b"\x00\xde\x41\x00", ("trap", "unpaired surrogate")),  # lone low surrogate
+        (0x460, 2, b"\x3d\xd8\x41\x00", ("trap", "unpaired surrogate")),  # high surrogate then 'A'
+        (0x471, 1, b"\x41\x00", ("trap", "not aligned")),  # odd pointer
+        (END - 2, 2, b"", ("trap", "out of bounds")),  # 4 bytes, 2 available
+    ],
+    "latin1+utf16": [
+        (0x400, 0, b"", ""),
+        (0x410, 5, "h\u00e9llo".encode("latin-1"), "h\u00e9llo"),
+        (0x420, 3, bytes([0x41, 0xFF, 0x80]), "A\u00ff\u0080"),
+        (0x430, 0x80000002, u16b("\u20ac\u00e9"), "\u20ac\u00e9"),  # tagged UTF-16
+        (0x440, 0x80000002, u16b("\U0001f600"), "\U0001f600"),
+        (0x450, 0x80000002, u16b("h\u00e9"), "h\u00e9"),  # tagged, yet latin1-only content
+        (END - 2, 2, b"ok", "ok"),
+        (0x460, 0x80000001, b"\x00\xdc", ("trap", "unpaired surrogate")),
+        (0x471, 1, b"A", ("trap", "not aligned")),  # latin1 still needs 2-alignment
+        (0x481, 0x80000001, b"\x41\x00", ("trap", "not aligned")),
+        (END - 2, 3, b"", ("trap", "out of bounds")),
+        (END - 2, 0x80000002, b"", ("trap", "out of bounds")),
+    ],
 }
+
 
 def gen():
     out = [HEADER]
     # --- host <-> leaf, per encoding
     for enc in ENCS:
-        ents = [(p, l, b) for (p, l, b, _) in FIX[enc]]
-        out.append(f';; ===========================================================================\n;; {enc}: strings between the host and a single component\n')
+        ents = [(p, ln, b) for (p, ln, b, _) in FIX[enc]]
+        out.append(
+            f";; ===========================================================================\n;; {enc}: strings between the host and a single component\n"
+        )
         out.append(fixed_component(enc, ents))
         for s in TEST_STRINGS:
-            out.append(f'(assert_return (invoke "echo" (str.const {wstr(s)})) (str.const {wstr(s)}))')
+            out.append(
+                f'(assert_return (invoke "echo" (str.const {wstr(s)})) (str.const {wstr(s)}))'
+            )
         for s in TEST_STRINGS:
-            out.append(f'(assert_return (invoke "len" (str.const {wstr(s)})) (u32.const {enclen(enc, s)}))')
+            out.append(
+                f'(assert_return (invoke "len" (str.const {wstr(s)})) (u32.const {enclen(enc, s)}))'
+            )
         # byte views of one non-ASCII string
-        for s in ["\u00e9\u20ac", "\U0001F600"]:
-            if enc == 'utf8': b = s.encode()
-            elif enc == 'utf16' or any(ord(c) > 255 for c in s): b = u16b(s)
-            else: b = s.encode('latin-1')
+        for s in ["\u00e9\u20ac", "\U0001f600"]:
+            if enc == "utf8":
+                b = s.encode()
+            elif enc == "utf16" or any(ord(c) > 255 for c in s):
+                b = u16b(s)
+            else:
+                b = s.encode("latin-1")
             for i, x in enumerate(b):
-                out.append(f'(assert_return (invoke "byte" (str.const {wstr(s)}) (u32.const {i})) (u8.const {hex(x)}))')
-        if enc == 'latin1+utf16':
-            for i, x in enumerate('\u00e9\u00ff'.encode('latin-1')):
-                out.append(f'(assert_return (invoke "byte" (str.const {wstr(chr(0xe9)+chr(0xff))}) (u32.const {i})) (u8.const {hex(x)}))')
-        for i, (p, l, b, exp) in enumerate(FIX[enc]):
+                out.append(
+                    f'(assert_return (invoke "byte" (str.const {wstr(s)}) (u32.const {i})) (u8.const {hex(x)}))'
+                )
+        if enc == "latin1+utf16":
+            for i, x in enumerate("\u00e9\u00ff".encode("latin-1")):
+                out.append(
+                    f'(assert_return (invoke "byte" (str.const {wstr(chr(0xE9) + chr(0xFF))}) (u32.const {i})) (u8.const {hex(x)}))'
+                )
+        for i, (_p, _l, _b, exp) in enumerate(FIX[enc]):
             if not isinstance(exp, tuple):
-                out.append(f'(assert_return (invoke "ret" (u32.const {i})) (str.const {wstr(exp)}))')
-        out.append('')
+                out.append(
+                    f'(assert_return (invoke "ret" (u32.const {i})) (str.const {wstr(exp)}))'
+                )
+        out.append("")
         # traps: one fresh instance per trap (a trap poisons the instance)
-        dn = 'Bad' + SHORT[enc]
-        out.append(f';; {enc}: invalid results trap (fresh instance for each)')
+        dn = "Bad" + SHORT[enc]
+        out.append(f";; {enc}: invalid results trap (fresh instance for each)")
         out.append(fixed_component(enc, ents, defname=dn))
-        for i, (p, l, b, exp) in enumerate(FIX[enc]):
+        for i, (_p, _l, _b, exp) in enumerate(FIX[enc]):
             if isinstance(exp, tuple):
-                out.append(f'(component instance ${dn.lower()}{i} ${dn})')
+                out.append(f"(component instance ${dn.lower()}{i} ${dn})")
                 out.append(f'(assert_trap (invoke "ret" (u32.const {i})) "{exp[1]}")')
-        out.append('')
+        out.append("")
     # --- transcoding pairs
-    out.append(';; ===========================================================================\n;; Transcoding between two components with (possibly) different encodings.\n;; round-trip: host -> caller -> callee echo -> caller -> host must preserve\n;; the string; callee-len is the code-unit count in the *callee* encoding\n;; (latin1+utf16 picks latin1 exactly when every char is < U+0100, otherwise\n;; tagged UTF-16); back-len is the count in the caller encoding.\n')
+    out.append(
+        ";; ===========================================================================\n;; Transcoding between two components with (possibly) different encodings.\n;; round-trip: host -> caller -> callee echo -> caller -> host must preserve\n;; the string; callee-len is the code-unit count in the *callee* encoding\n;; (latin1+utf16 picks latin1 exactly when every char is < U+0100, otherwise\n;; tagged UTF-16); back-len is the count in the caller encoding.\n"
+    )
     for caller in ENCS:
         for callee in ENCS:
             out.append(pair(caller, callee))
             for s in TEST_STRINGS:
-                out.append(f'(assert_return (invoke "round-trip" (str.const {wstr(s)})) (str.const {wstr(s)}))')
+                out.append(
+                    f'(assert_return (invoke "round-trip" (str.const {wstr(s)})) (str.const {wstr(s)}))'
+                )
             for s in TEST_STRINGS[1:]:
-                out.append(f'(assert_return (invoke "callee-len" (str.const {wstr(s)})) (u32.const {enclen(callee, s)}))')
+                out.append(
+                    f'(assert_return (invoke "callee-len" (str.const {wstr(s)})) (u32.const {enclen(callee, s)}))'
+                )
             for s in TEST_STRINGS[2:]:
-                out.append(f'(assert_return (invoke "back-len" (str.const {wstr(s)})) (u32.const {enclen(caller, s)}))')
-            out.append('')
+                out.append(
+                    f'(assert_return (invoke "back-len" (str.const {wstr(s)})) (u32.const {enclen(caller, s)}))'
+                )
+            out.append("")
     out.append(TRAILER)
-    return '\n'.join(out)
+    return "\n".join(out)
 
-HEADER = ''';; values-strings.wast -- Canonical ABI strings (CanonicalABI.md "Strings",
+
+HEADER = """;; values-strings.wast -- Canonical ABI strings (CanonicalABI.md "Strings",
 ;; definitions.py load_string_from_range / store_string_into_range).
 ;;
 ;; Pins:
@@ -279,9 +339,9 @@ HEADER = ''';; values-strings.wast -- Canonical ABI strings (CanonicalABI.md "St
 ;;    string passed from one component to another.
 ;;
 ;; Every component has 2 pages of memory (0x20000 bytes).
-'''
+"""
 
-TRAILER = r''';; ===========================================================================
+TRAILER = r""";; ===========================================================================
 ;; Lowering traps: realloc must return an aligned, in-bounds pointer.
 (component definition $BadRealloc
   (core module $M
@@ -381,7 +441,7 @@ TRAILER = r''';; ===============================================================
 (assert_trap (invoke "bad-u16-surrogate") "invalid utf16")
 (component instance $cb5 $CrossBad)
 (assert_trap (invoke "oob-u8") "out-of-bounds")
-'''
+"""
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.stdout.write(gen())
