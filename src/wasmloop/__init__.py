@@ -1,1 +1,51 @@
-"""wasmloop: an asyncio-native host runtime for WebAssembly components."""
+"""wasmloop: an asyncio-native host runtime for WebAssembly components.
+
+```python
+import wasmloop
+engine = wasmloop.Engine()
+component = wasmloop.Component.from_file(engine, "app.wasm")
+linker = wasmloop.Linker(engine)
+instance = await linker.instantiate(component)
+print(await instance.exports["add"](1, 2))
+```
+"""
+
+from .errors import (
+    Cancelled,
+    DecodeError,
+    InstantiationError,
+    LinkError,
+    Trap,
+    ValidationError,
+    WasmloopError,
+)
+from .host import Component, Engine, Exports, Func, HostResource, Instance, Linker, run
+from .runtime.resource import Resource
+from .values import Err, Flags, Ok, Record, Some, Variant
+
+__all__ = [
+    "Cancelled",
+    "Component",
+    "DecodeError",
+    "Engine",
+    "Err",
+    "Exports",
+    "Flags",
+    "Func",
+    "HostResource",
+    "Instance",
+    "InstantiationError",
+    "LinkError",
+    "Linker",
+    "Ok",
+    "Record",
+    "Resource",
+    "Some",
+    "Trap",
+    "ValidationError",
+    "Variant",
+    "WasmloopError",
+    "run",
+]
+
+__version__ = "0.1.0"
