@@ -254,3 +254,70 @@ def test_host_resource_own_borrow_and_destructor(engine: wasmloop.Engine) -> Non
     assert inst.exports["run"].call_sync() == (1 << 16) | 500
     assert [f.name for f in opened] == ["a.txt", "a.txt"]
     assert dropped == opened
+
+
+GUEST_RESOURCE = """
+(component
+  (core module $m
+    (global $dropped (export "dropped") (mut i32) (i32.const 0))
+    (func (export "dtor") (param i32)
+      (global.set $dropped (i32.add (global.get $dropped) (local.get 0)))))
+  (core instance $i (instantiate $m))
+  (alias core export $i "dtor" (core func $dtor))
+  (type $counter (resource (rep i32) (dtor (core func $dtor))))
+  (core func $new (canon resource.new $counter))
+  (core func $rep (canon resource.rep $counter))
+  (core module $n
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (import "r" "rep" (func $rep (param i32) (result i32)))
+    (import "m" "dropped" (global $dropped (mut i32)))
+    (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+    (func (export "get") (param i32) (result i32) (local.get 0))
+    (func (export "dropped") (result i32) (global.get $dropped)))
+  (core instance $j (instantiate $n
+    (with "r" (instance (export "new" (func $new)) (export "rep" (func $rep))))
+    (with "m" (instance $i))))
+  (export $c "counter" (type $counter))
+  (func (export "make") (param "v" u32) (result (own $c)) (canon lift (core func $j "make")))
+  (func (export "get") (param "c" (borrow $c)) (result u32) (canon lift (core func $j "get")))
+  (func (export "dropped") (result u32) (canon lift (core func $j "dropped")))
+)
+"""
+
+
+def test_guest_resource_held_by_the_host(engine: wasmloop.Engine) -> None:
+    comp = component(engine, GUEST_RESOURCE)
+
+    async def main() -> None:
+        inst = await wasmloop.Linker(engine).instantiate(comp)
+        ex = inst.exports
+        r = await ex["make"](7)
+        assert isinstance(r, wasmloop.Resource) and r.own
+        # Lending to the defining component passes the rep straight through.
+        assert await ex["get"](r) == 7
+        assert await ex["get"](r) == 7
+        assert await ex["dropped"]() == 0
+        await r.drop()
+        assert await ex["dropped"]() == 7
+        with pytest.raises(ValueError, match="already moved or dropped"):
+            await ex["get"](r)
+
+    asyncio.run(main())
+
+
+def test_component_loads_compiled_modules_from_the_disk_cache(tmp_path: Path) -> None:
+    data = wat_to_wasm(TRAPPER)
+    first = wasmloop.Component(wasmloop.Engine(cache_dir=tmp_path), data)
+    assert all(not m.from_cache for m in first._compiled.values())
+    second = wasmloop.Component(wasmloop.Engine(cache_dir=tmp_path), data)
+    assert second._compiled and all(m.from_cache for m in second._compiled.values())
+    inst = wasmloop.Linker(second.engine).instantiate_sync(second)
+    assert inst.exports["ok"].call_sync() == 7
+
+
+def test_malformed_component_is_a_decode_error(engine: wasmloop.Engine) -> None:
+    data = (EXAMPLES / "hello.wasm").read_bytes()
+    with pytest.raises(wasmloop.DecodeError, match="offset"):
+        wasmloop.Component(engine, data[: len(data) // 2])
+    with pytest.raises(wasmloop.DecodeError):
+        wasmloop.Component(engine, b"\0asm\x01\0\0\0")  # a core module, not a component

@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WasmloopError as e:
         print(f"wasmloop: error: {e}", file=sys.stderr)
         return 1
+    except ValueError as e:  # a bad --invoke expression (wave.WaveError) or argument value
+        print(f"wasmloop: error: {e}", file=sys.stderr)
+        return 1
     except OSError as e:
         print(f"wasmloop: error: {e}", file=sys.stderr)
         return 1
