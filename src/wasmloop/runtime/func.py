@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import CoreFunc, Memory, Pending
 from ..errors import Trap
-from ..types import FuncType, ResourceType
+from ..types import FuncType, ResourceType, contains_borrow
 from . import thread as _thread
 from .resource import Resource, ResourceHandle, RuntimeResource, check_rt
 from .task import Subtask, Task
@@ -147,9 +147,13 @@ def _unwrap(rrt: RuntimeResource, value: Any, take: bool) -> Any:
 
 
 class Call:
-    """One call in progress. ``poll()`` → True when finished; then ``result`` is set."""
+    """One call in progress. ``poll()`` → True when finished; then ``result`` is set.
 
-    __slots__ = ("result",)
+    (Subclasses declare the ``result`` slot, so one can also derive from ``CallContext``.)"""
+
+    __slots__ = ()
+
+    result: Any
 
     def poll(self) -> bool:
         raise NotImplementedError
@@ -159,7 +163,7 @@ class Call:
 
 
 class _Done(Call):
-    __slots__ = ()
+    __slots__ = ("result",)
 
     def __init__(self, result: Any) -> None:
         self.result = result
@@ -171,7 +175,7 @@ class _Done(Call):
 class _CoroCall(Call):
     """A host ``async def`` stepped in place (see ``thread.CoroutineStep``)."""
 
-    __slots__ = ("step",)
+    __slots__ = ("step", "result")
 
     def __init__(self, coro: Any) -> None:
         self.step = _thread.CoroutineStep(coro, _identity)
@@ -233,7 +237,10 @@ class LiftedFunc(ComponentFunc):
     """``canon lift``: a core function of a component instance, callable as a component
     function. Synchronous lifts only in this layer."""
 
-    __slots__ = ("inst", "core_func", "abi", "memory", "realloc_func", "post_return")
+    __slots__ = (
+        "inst", "core_func", "abi", "memory", "realloc_func", "post_return", "_needs_task",
+        "_lower_params", "_call_async",
+    )
 
     def __init__(
         self,
@@ -254,46 +261,60 @@ class LiftedFunc(ComponentFunc):
         self.realloc_func = realloc_func
         self.post_return = post_return
         self.name = name
+        # The task only counts the borrows lent to the callee through its parameters: with no
+        # borrow in the parameter types nothing can ever reach it, so calls skip making one.
+        self._needs_task = any(contains_borrow(t) for _, t in ft.params)
+        self._lower_params = abi.lower_params
+        self._call_async = inst.store.call_async
 
     def start(self, args: Sequence[Any]) -> Call:
         inst = self.inst
         inst.check_enter()
-        task = Task()
-        cx = CallContext(inst, self.memory, self.realloc_func, task)
+        call = _LiftedCall(self, inst, Task() if self._needs_task else None)
         try:
-            flat = self.abi.lower_params(cx, args)
+            flat = self._lower_params(call, args)
         except Trap:
             inst.poison()
             raise
-        return _LiftedCall(self, inst.store.call_async(self.core_func, flat), cx, task)
+        call.fut = self._call_async(self.core_func, flat)
+        return call
 
 
-class _LiftedCall(Call):
-    __slots__ = ("func", "fut", "cx", "task")
+class _LiftedCall(CallContext, Call):
+    """A call of a lifted function; also the callee side's lift/lower context (the borrow
+    scope is the call's task), which saves making a second object per call."""
 
-    def __init__(self, func: LiftedFunc, fut: Any, cx: CallContext, task: Task) -> None:
+    __slots__ = ("func", "fut", "task", "result")
+
+    def __init__(self, func: LiftedFunc, inst: ComponentInstance, task: Task | None) -> None:
+        self.inst = inst
+        self.memory = func.memory
+        self.realloc_func = func.realloc_func
+        self.borrow_scope = task
         self.func = func
-        self.fut = fut
-        self.cx = cx
         self.task = task
 
     def poll(self) -> bool:
-        if not self.fut.poll():
+        fut = self.fut
+        if not fut.poll():
             return False
         func = self.func
-        inst = func.inst
         try:
-            flat_results = self.fut.result()
-            self.result = func.abi.lift_results(self.cx, flat_results)
-            self.task.return_()
-            if func.post_return is not None:
+            flat_results = fut.result()
+            self.result = func.abi.lift_results(self, flat_results)
+            task = self.task
+            if task is not None:
+                task.return_()
+            post_return = func.post_return
+            if post_return is not None:
+                inst = func.inst
                 inst.may_leave = False
                 try:
-                    call_core_sync(inst, func.post_return, flat_results)
+                    call_core_sync(inst, post_return, flat_results)
                 finally:
                     inst.may_leave = True
         except Trap:
-            inst.poison()
+            func.inst.poison()
             raise
         return True
 
@@ -310,11 +331,14 @@ def call_core_sync(inst: ComponentInstance, f: CoreFunc, args: Sequence[Any]) ->
     from the host side), to completion."""
     fut = inst.store.call_async(f, args)
     try:
-        while not fut.poll():
-            raise Trap("a guest function that must not block tried to block")
-    finally:
+        done = fut.poll()
+    except BaseException:
         if not fut.done:
             fut.close()
+        raise
+    if not done:
+        fut.close()
+        raise Trap("a guest function that must not block tried to block")
     return fut.result()
 
 
@@ -333,9 +357,27 @@ def lower_import(
     can_suspend)`` for ``Store.host_func``."""
     lift_params = abi.lift_params
     lower_results = abi.lower_results
+    # The subtask only records the caller's handles lent through borrow parameters: with no
+    # borrow in the parameter types it stays empty, and the context (whose other fields are
+    # fixed per import) can be made once and shared by every call.
+    shared_cx = None
+    if not any(contains_borrow(t) for _, t in abi.ft.params):
+        shared_cx = CallContext(inst, memory, realloc_func, None)
 
     if isinstance(callee, HostFunc) and callee.never_suspends:
         fn = callee.fn
+
+        if shared_cx is not None:
+            cx0 = shared_cx
+
+            def sync_handler_plain(_caller: Any, *core_args: Any) -> Any:
+                if not inst.may_leave:
+                    raise Trap("cannot leave component instance")
+                result = fn(*lift_params(cx0, core_args))
+                out = lower_results(cx0, result, core_args)
+                return out[0] if out else None
+
+            return sync_handler_plain, False
 
         def sync_handler(_caller: Any, *core_args: Any) -> Any:
             if not inst.may_leave:
@@ -352,12 +394,17 @@ def lower_import(
     def handler(_caller: Any, *core_args: Any) -> Any:
         if not inst.may_leave:
             raise Trap("cannot leave component instance")
-        subtask = Subtask()
-        cx = CallContext(inst, memory, realloc_func, subtask)
+        if shared_cx is None:
+            subtask: Subtask | None = Subtask()
+            cx = CallContext(inst, memory, realloc_func, subtask)
+        else:
+            subtask = None
+            cx = shared_cx
         call = callee.start(lift_params(cx, core_args))
 
         def finish() -> Any:
-            subtask.deliver_resolve()
+            if subtask is not None:
+                subtask.deliver_resolve()
             out = lower_results(cx, call.result, core_args)
             return out[0] if out else None
 
@@ -391,7 +438,7 @@ def destructor_call(rt: RuntimeResource, rep: Any) -> Call:
 
 
 class _CoreCall(Call):
-    __slots__ = ("inst", "fut")
+    __slots__ = ("inst", "fut", "result")
 
     def __init__(self, inst: ComponentInstance, fut: Any) -> None:
         self.inst = inst
