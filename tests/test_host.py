@@ -321,3 +321,73 @@ def test_malformed_component_is_a_decode_error(engine: wasmloop.Engine) -> None:
         wasmloop.Component(engine, data[: len(data) // 2])
     with pytest.raises(wasmloop.DecodeError):
         wasmloop.Component(engine, b"\0asm\x01\0\0\0")  # a core module, not a component
+
+
+SHADOW_STACK = """
+(component
+  (import "wait" (func $wait (param "x" u32)))
+  (core func $wait (canon lower (func $wait)))
+  (core module $m
+    (import "host" "wait" (func $wait (param i32)))
+    ;; Like a toolchain's shadow stack pointer: per-instance state held across an import.
+    (global $sp (mut i32) (i32.const 0))
+    (func (export "run") (param i32) (result i32)
+      (local $saved i32) (local $r i32)
+      (local.set $saved (global.get $sp))
+      (global.set $sp (local.get 0))
+      (call $wait (local.get 0))
+      (local.set $r (global.get $sp))
+      (global.set $sp (local.get $saved))
+      (local.get $r)))
+  (core instance $i (instantiate $m (with "host" (instance (export "wait" (func $wait))))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $i "run")))
+)
+"""
+
+
+def test_sync_calls_into_one_instance_never_interleave(engine: wasmloop.Engine) -> None:
+    comp = component(engine, SHADOW_STACK)
+    inside: list[int] = []
+    overlap: list[bool] = []
+
+    async def wait(x: int) -> None:
+        overlap.append(bool(inside))
+        inside.append(x)
+        await asyncio.sleep(0.001 * (x % 3))
+        inside.remove(x)
+
+    async def main() -> list[int]:
+        linker = wasmloop.Linker(engine)
+        linker.define_func(None, "wait", wait)
+        inst = await linker.instantiate(comp)
+        other = await linker.instantiate(comp)
+        run = inst.exports["run"]
+        # A second instance is independent: its calls may run while the first is busy.
+        both = await asyncio.gather(*(run(i) for i in range(20)), other.exports["run"](99))
+        return list(both)
+
+    assert asyncio.run(main()) == list(range(20)) + [99]
+    # Calls into the same instance ran one at a time (only the other instance overlapped).
+    assert overlap.count(True) <= 1
+
+
+def test_host_import_may_call_back_into_the_same_instance(engine: wasmloop.Engine) -> None:
+    comp = component(engine, SHADOW_STACK)
+    holder: dict[str, wasmloop.Instance] = {}
+    seen: list[int] = []
+
+    async def wait(x: int) -> None:
+        seen.append(x)
+        if x > 0:
+            assert await holder["inst"].exports["run"](x - 1) == x - 1
+
+    linker = wasmloop.Linker(engine)
+    linker.define_func(None, "wait", wait)
+
+    async def main() -> int:
+        holder["inst"] = await linker.instantiate(comp)
+        return await holder["inst"].exports["run"](3)
+
+    # Re-entrance on the same thread is last in first out, so each level sees its own value.
+    assert asyncio.run(main()) == 3
+    assert seen == [3, 2, 1, 0]

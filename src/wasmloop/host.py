@@ -14,6 +14,7 @@ from typing import Any
 from .binary import decode_component
 from .engine import CoreEngine, CoreModule, Store
 from .errors import LinkError
+from .runtime import thread as _thread
 from .runtime.func import ComponentFunc, HostFunc
 from .runtime.instance import ComponentInstance
 from .runtime.instantiate import ExportBundle, FuncABICache, instantiate
@@ -255,7 +256,9 @@ class Func:
 
     async def __call__(self, *args: Any) -> Any:
         call = self._f.start(args)
-        thread = GuestThread()
+        # A host import calling back into a component runs on the calling guest thread (a nested
+        # call, which may re-enter instances that thread is in); otherwise this is a new thread.
+        thread = _thread._current or GuestThread()
         try:
             if not poll_as(thread, call.poll):
                 await drive(thread, call.poll)

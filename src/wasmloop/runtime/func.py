@@ -268,38 +268,58 @@ class LiftedFunc(ComponentFunc):
         self._call_async = inst.store.call_async
 
     def start(self, args: Sequence[Any]) -> Call:
-        inst = self.inst
-        inst.check_enter()
-        call = _LiftedCall(self, inst, Task() if self._needs_task else None)
-        try:
-            flat = self._lower_params(call, args)
-        except Trap:
-            inst.poison()
-            raise
-        call.fut = self._call_async(self.core_func, flat)
-        return call
+        self.inst.check_enter()
+        return _LiftedCall(self, args)
 
 
 class _LiftedCall(CallContext, Call):
     """A call of a lifted function; also the callee side's lift/lower context (the borrow
-    scope is the call's task), which saves making a second object per call."""
+    scope is the call's task), which saves making a second object per call.
 
-    __slots__ = ("func", "fut", "task", "result")
+    The call enters the instance on its first poll (waiting its turn if another thread's
+    call is inside, see ``ComponentInstance.enter``), then lowers the arguments and starts the
+    core function on a fiber."""
 
-    def __init__(self, func: LiftedFunc, inst: ComponentInstance, task: Task | None) -> None:
-        self.inst = inst
+    __slots__ = ("func", "fut", "task", "result", "args", "thread")
+
+    def __init__(self, func: LiftedFunc, args: Sequence[Any]) -> None:
+        self.inst = func.inst
         self.memory = func.memory
         self.realloc_func = func.realloc_func
-        self.borrow_scope = task
+        self.task = self.borrow_scope = Task() if func._needs_task else None
         self.func = func
-        self.task = task
+        self.args = args
+        self.fut: Any = None
+        self.thread: Any = None
+
+    def _start(self) -> bool:
+        inst = self.inst
+        thread = self.thread = _thread.current()
+        if not inst.enter(thread):
+            return False
+        try:
+            inst.check_enter()
+            flat = self.func._lower_params(self, self.args)
+            self.args = ()
+            self.fut = self.func._call_async(self.func.core_func, flat)
+        except BaseException:
+            self.thread = None
+            inst.leave()
+            if not inst.poisoned:
+                inst.poison()
+            raise
+        return True
 
     def poll(self) -> bool:
         fut = self.fut
-        if not fut.poll():
-            return False
-        func = self.func
+        if fut is None:
+            if not self._start():
+                return False
+            fut = self.fut
         try:
+            if not fut.poll():
+                return False
+            func = self.func
             flat_results = fut.result()
             self.result = func.abi.lift_results(self, flat_results)
             task = self.task
@@ -313,17 +333,31 @@ class _LiftedCall(CallContext, Call):
                     call_core_sync(inst, post_return, flat_results)
                 finally:
                     inst.may_leave = True
-        except Trap:
-            func.inst.poison()
+        except BaseException as e:
+            if isinstance(e, Trap):
+                self.inst.poison()
+            self._leave()
             raise
+        self._leave()
         return True
+
+    def _leave(self) -> None:
+        if self.thread is not None:
+            self.thread = None
+            self.inst.leave()
 
     def close(self) -> None:
         fut = self.fut
+        if fut is None:
+            if self.thread is not None:
+                self.inst.forget(self.thread)
+                self.thread = None
+            return
         if not fut.done:
             fut.close()
             # The guest's stack was unwound mid-call: its state can no longer be trusted.
-            self.func.inst.poison()
+            self.inst.poison()
+        self._leave()
 
 
 def call_core_sync(inst: ComponentInstance, f: CoreFunc, args: Sequence[Any]) -> tuple:
@@ -434,32 +468,67 @@ def destructor_call(rt: RuntimeResource, rep: Any) -> Call:
     if rt.dtor is None:
         return _Done(None)
     impl.check_enter()
-    return _CoreCall(impl, impl.store.call_async(rt.dtor, (rep,)))
+    return _CoreCall(impl, rt.dtor, (rep,))
 
 
 class _CoreCall(Call):
-    __slots__ = ("inst", "fut", "result")
+    """A core function of an instance called as a whole guest call (a destructor): enters
+    the instance like a lifted call does."""
 
-    def __init__(self, inst: ComponentInstance, fut: Any) -> None:
+    __slots__ = ("inst", "func", "args", "fut", "thread", "result")
+
+    def __init__(self, inst: ComponentInstance, func: CoreFunc, args: Sequence[Any]) -> None:
         self.inst = inst
-        self.fut = fut
+        self.func = func
+        self.args = args
+        self.fut: Any = None
+        self.thread: Any = None
 
     def poll(self) -> bool:
-        if not self.fut.poll():
-            return False
+        inst = self.inst
+        if self.fut is None:
+            self.thread = _thread.current()
+            if not inst.enter(self.thread):
+                return False
+            try:
+                inst.check_enter()
+                self.fut = inst.store.call_async(self.func, self.args)
+            except BaseException:
+                self._leave()
+                raise
         try:
+            if not self.fut.poll():
+                return False
             self.result = self.fut.result()
-        except Trap:
-            self.inst.poison()
+        except BaseException as e:
+            if isinstance(e, Trap):
+                inst.poison()
+            self._leave()
             raise
+        self._leave()
         return True
 
+    def _leave(self) -> None:
+        if self.thread is not None:
+            self.thread = None
+            self.inst.leave()
+
     def close(self) -> None:
+        if self.fut is None:
+            if self.thread is not None:
+                self.inst.forget(self.thread)
+                self.thread = None
+            return
         if not self.fut.done:
             self.fut.close()
             self.inst.poison()
+        self._leave()
 
 
 async def run_destructor(rt: RuntimeResource, rep: Any) -> None:
     call = destructor_call(rt, rep)
-    await _thread.drive(_thread.GuestThread(), call.poll)
+    try:
+        await _thread.drive(_thread._current or _thread.GuestThread(), call.poll)
+    except BaseException:
+        call.close()
+        raise
