@@ -109,6 +109,7 @@ class WastRunner:
         self.wasm_dir = wasm_dir
         self.current: Instance | None = None
         self.instances: dict[str, Instance] = {}
+        self.all_instances: list[Instance] = []
         self.definitions: dict[str, Component] = {}
         self.linker = Linker(self.engine)
         self.linker.allow_shadowing = True
@@ -133,10 +134,8 @@ class WastRunner:
                 else:
                     res.passed += 1
         finally:
-            for inst in self.instances.values():
+            for inst in self.all_instances:
                 inst.close()
-            if self.current is not None:
-                self.current.close()
         return res
 
     def _report(self, res: WastResult, msg: str) -> None:
@@ -148,6 +147,7 @@ class WastRunner:
         return Component(self.engine, path.read_bytes(), name=cmd.get("name") or path.name)
 
     async def _set_current(self, inst: Instance, name: str | None) -> None:
+        self.all_instances.append(inst)
         self.current = inst
         if name:
             self.instances[name] = inst
