@@ -105,3 +105,13 @@ def lower_error_context(cx: Any, v: Any) -> int:
     if not isinstance(v, ErrorContext):
         raise TypeError(f"expected a wasmloop.ErrorContext, got {type(v).__name__}")
     return cx.inst.handles.add(v)
+
+
+#: op name → factory over a ``canon.BuiltinEnv`` (see ``stream.BUILTINS``).
+BUILTINS: dict[str, Any] = {
+    "error-context.new": lambda env: error_context_new(env.inst, env.memory,
+                                                       env.string_encoding),
+    "error-context.debug-message": lambda env: error_context_debug_message(
+        env.inst, env.memory, env.realloc, env.string_encoding),
+    "error-context.drop": lambda env: error_context_drop(env.inst),
+}

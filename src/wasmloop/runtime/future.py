@@ -447,3 +447,19 @@ def new_future(t: T.ValType | None) -> tuple[FutureWriter, FutureReader]:
     """A future with both ends held by the host."""
     shared = SharedFuture(t)
     return FutureWriter(shared), FutureReader(shared)
+
+
+#: op name → factory over a ``canon.BuiltinEnv`` (see ``stream.BUILTINS``).
+BUILTINS: dict[str, Any] = {
+    "future.new": lambda env: future_new(env.inst, env.static_type),
+    "future.read": lambda env: future_read(env.inst, env.static_type, env.memory, env.realloc,
+                                           env.string_encoding, env.is_async),
+    "future.write": lambda env: future_write(env.inst, env.static_type, env.memory, env.realloc,
+                                             env.string_encoding, env.is_async),
+    "future.cancel-read": lambda env: future_cancel_read(env.inst, env.static_type,
+                                                         env.is_async),
+    "future.cancel-write": lambda env: future_cancel_write(env.inst, env.static_type,
+                                                           env.is_async),
+    "future.drop-readable": lambda env: future_drop_readable(env.inst, env.static_type),
+    "future.drop-writable": lambda env: future_drop_writable(env.inst, env.static_type),
+}

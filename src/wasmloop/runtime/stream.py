@@ -605,3 +605,20 @@ def new_stream(t: T.ValType | None) -> tuple[StreamWriter, StreamReader]:
     """A stream with both ends held by the host."""
     shared = SharedStream(t)
     return StreamWriter(shared), StreamReader(shared)
+
+
+#: op name → factory over a ``canon.BuiltinEnv`` (``inst``, ``static_type``, ``memory``,
+#: ``realloc``, ``string_encoding``, ``is_async``).
+BUILTINS: dict[str, Any] = {
+    "stream.new": lambda env: stream_new(env.inst, env.static_type),
+    "stream.read": lambda env: stream_read(env.inst, env.static_type, env.memory, env.realloc,
+                                           env.string_encoding, env.is_async),
+    "stream.write": lambda env: stream_write(env.inst, env.static_type, env.memory, env.realloc,
+                                             env.string_encoding, env.is_async),
+    "stream.cancel-read": lambda env: stream_cancel_read(env.inst, env.static_type,
+                                                         env.is_async),
+    "stream.cancel-write": lambda env: stream_cancel_write(env.inst, env.static_type,
+                                                           env.is_async),
+    "stream.drop-readable": lambda env: stream_drop_readable(env.inst, env.static_type),
+    "stream.drop-writable": lambda env: stream_drop_writable(env.inst, env.static_type),
+}
