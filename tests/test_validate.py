@@ -14,7 +14,7 @@ import pytest
 from wasmloop import types as T
 from wasmloop.binary import ast, decode_component
 from wasmloop.errors import ValidationError
-from wasmloop.validate import CanonOptions, ComponentInfo, ModuleInfo, validate
+from wasmloop.validate import FEATURES, CanonOptions, ComponentInfo, ModuleInfo, validate
 
 
 def _wasm_tools() -> str | None:
@@ -39,7 +39,7 @@ def wat(text: str) -> bytes:
 
 
 def check(text: str) -> ComponentInfo:
-    return validate(decode_component(wat(text)))
+    return validate(decode_component(wat(text)), FEATURES)
 
 
 def reject(text: str, message: str) -> ValidationError:
@@ -368,7 +368,7 @@ DIFF_CASES = {**VALID, **INVALID_ONLY_DIFF,
 def test_verdict_matches_wasm_tools(name: str) -> None:
     data = wat(DIFF_CASES[name])
     try:
-        validate(decode_component(data))
+        validate(decode_component(data), FEATURES)
         ours = True
     except ValidationError:
         ours = False
@@ -378,4 +378,16 @@ def test_verdict_matches_wasm_tools(name: str) -> None:
 def test_values_are_rejected_as_unsupported() -> None:
     comp = ast.Component(definitions=(ast.Start(func_index=0, args=(), results=0, offset=8),))
     with pytest.raises(ValidationError, match="not supported"):
-        validate(comp)
+        validate(comp, FEATURES)
+
+
+def test_proposals_beyond_wasmtime_defaults_are_gated() -> None:
+    """Like Wasmtime 49: stackful lifts, error contexts, the 🧵 built-ins and context slot 1
+    need their feature; with it the same component validates."""
+    text = "(component (core func (canon context.get i32 1)))"
+    with pytest.raises(ValidationError, match="immediate must be zero: 1"):
+        validate(decode_component(wat(text)))
+    validate(decode_component(wat(text)), frozenset({"async", "threading"}))
+    text = "(component (core func (canon thread.index)))"
+    with pytest.raises(ValidationError, match="threading"):
+        validate(decode_component(wat(text)))

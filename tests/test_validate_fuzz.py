@@ -12,7 +12,7 @@ from test_validate import INVALID, VALID, wat  # noqa: E402
 
 from wasmloop.binary import decode_component  # noqa: E402
 from wasmloop.errors import DecodeError, ValidationError  # noqa: E402
-from wasmloop.validate import validate  # noqa: E402
+from wasmloop.validate import FEATURES, validate  # noqa: E402
 
 _SEEDS: list[bytes] = []
 
@@ -26,7 +26,7 @@ def _seeds() -> list[bytes]:
 
 def _run(data: bytes) -> None:
     try:
-        validate(decode_component(data))
+        validate(decode_component(data), FEATURES)
     except (DecodeError, ValidationError):
         pass
 

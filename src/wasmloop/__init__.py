@@ -21,9 +21,11 @@ from .errors import (
 )
 from .host import Component, Engine, Exports, Func, HostResource, Instance, Linker, run
 from .runtime.resource import Resource
+from .validate import FEATURES as ALL_FEATURES
 from .values import Err, Flags, Ok, Record, Some, Variant
 
 __all__ = [
+    "ALL_FEATURES",
     "Cancelled",
     "Component",
     "DecodeError",

@@ -16,7 +16,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from . import wave
     from .host import Component, Engine, Func, Linker
 
-    engine = Engine()
+    engine = Engine(features=_features(args))
     component = Component.from_file(engine, args.component)
     if args.invoke is None:
         print(
@@ -64,7 +64,7 @@ def _cmd_wast(args: argparse.Namespace) -> int:
     from .host import Engine
     from .wast import WastResult, WastRunner
 
-    runner = WastRunner(Engine())
+    runner = WastRunner(Engine(features=_features(args)), features=_features(args))
     total = WastResult()
     for path in args.files:
         res = runner.run_json(path) if args.json else runner.run_wast(path)
@@ -72,6 +72,28 @@ def _cmd_wast(args: argparse.Namespace) -> int:
         total.failed += res.failed
     print(f"{total.passed} passed, {total.failed} failed")
     return 1 if total.failed else 0
+
+
+def _features(args: argparse.Namespace) -> set[str]:
+    """``-W component-model-NAME=y`` flags, as Wasmtime spells them."""
+    out: set[str] = set()
+    for flag in args.wasm_flags or ():
+        name, _, value = flag.partition("=")
+        name = name.removeprefix("component-model-")
+        if value.lower() in ("", "y", "yes", "true"):
+            out.add(name)
+    return out
+
+
+def _add_w(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-W",
+        dest="wasm_flags",
+        action="append",
+        metavar="component-model-NAME=y",
+        help="enable a component-model feature (async-stackful, more-async-builtins, "
+        "error-context, threading), as Wasmtime's -W does",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--invoke", metavar="EXPR", help="call an export, e.g. 'add(1, 2)' (WAVE)")
     run.add_argument("component", help="the component (.wasm)")
     run.add_argument("args", nargs="*", help="arguments for the component")
+    _add_w(run)
     run.set_defaults(func=_cmd_run)
 
     insp = sub.add_parser("inspect", help="print a component's imports and exports as WIT")
@@ -95,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     wast.add_argument(
         "--json", action="store_true", help="the files are `wasm-tools json-from-wast` output"
     )
+    _add_w(wast)
     wast.set_defaults(func=_cmd_wast)
     return p
 

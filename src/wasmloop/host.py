@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .binary import decode_component
 from .engine import CoreEngine, CoreModule, Store
 from .errors import LinkError
-from .runtime import thread as _thread
-from .runtime.func import ComponentFunc, HostFunc
+from .runtime.func import ComponentFunc, HostCall, HostFunc
 from .runtime.instance import ComponentInstance
 from .runtime.instantiate import ExportBundle, FuncABICache, instantiate
 from .runtime.resource import RuntimeResource
-from .runtime.thread import GuestThread, drive, drive_sync, poll_as
-from .types import ComponentType, FuncType, InstanceType, ResourceType, TypeBound, ValType
-from .validate import ComponentInfo, ModuleInfo, validate
+from .types import U32, ComponentType, FuncType, InstanceType, ResourceType, TypeBound, ValType
+from .validate import DEFAULT_FEATURES, FEATURES, ComponentInfo, ModuleInfo, validate
+
+_DTOR_TYPE = FuncType((("rep", U32),), None)
 
 __all__ = ["Engine", "Component", "Linker", "Instance", "Func", "Exports", "HostResource"]
 
@@ -31,12 +31,29 @@ class Engine:
 
     ``cache_dir`` (default ``$WASMLOOP_CACHE_DIR`` or ``~/.cache/wasmloop``) holds compiled
     core modules keyed by content hash and engine settings; ``cache=False`` disables it.
+
+    ``features`` names the component-model proposals to accept beyond the default set, as
+    Wasmtime's ``-W component-model-NAME`` flags do: ``"async-stackful"``,
+    ``"more-async-builtins"``, ``"error-context"``, ``"threading"`` (``"async"`` is on by
+    default). ``features=wasmloop.ALL_FEATURES`` enables everything.
     """
 
-    def __init__(self, *, cache_dir: str | os.PathLike[str] | None = None, cache: bool = True):
+    def __init__(
+        self,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache: bool = True,
+        features: Iterable[str] = (),
+    ) -> None:
         kwargs: dict[str, Any] = {"use_cache": cache}
         if cache_dir is not None:
             kwargs["cache_dir"] = cache_dir
+        extra = frozenset(features)
+        unknown = extra - FEATURES
+        if unknown:
+            raise ValueError(f"unknown component-model features: {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(sorted(FEATURES))}")
+        self.features = DEFAULT_FEATURES | extra
         self.core = CoreEngine(**kwargs)
 
 
@@ -48,7 +65,7 @@ class Component:
         self.name = name
         self._bytes = bytes(data)
         self.ast = decode_component(self._bytes)
-        self.info: ComponentInfo = validate(self.ast)
+        self.info: ComponentInfo = validate(self.ast, engine.features)
         self._compiled: dict[int, CoreModule] = {}
         self._abis = FuncABICache()
         self._compile_all(self.info)
@@ -129,7 +146,7 @@ class Linker:
     def define_resource(
         self, instance: str | None, name: str, dtor: Callable[[Any], Any] | None = None
     ) -> HostResource:
-        rt = HostResource(name, None, None, dtor)
+        rt = HostResource(name, None, HostFunc(_DTOR_TYPE, dtor, f"[dtor]{name}") if dtor else None)
         self._slot(instance, name, rt)
         return rt
 
@@ -241,6 +258,16 @@ def _same_shape(a: Any, b: Any) -> bool:
     return all(_same_shape(getattr(a, f), getattr(b, f)) for f in fields)
 
 
+_runner: asyncio.Runner | None = None
+
+
+def _private_runner() -> asyncio.Runner:
+    global _runner
+    if _runner is None:
+        _runner = asyncio.Runner()
+    return _runner
+
+
 class Func:
     """An exported component function. ``await f(*args)`` calls it."""
 
@@ -255,27 +282,34 @@ class Func:
         return self._f.type
 
     async def __call__(self, *args: Any) -> Any:
-        call = self._f.start(args)
-        # A host import calling back into a component runs on the calling guest thread (a nested
-        # call, which may re-enter instances that thread is in); otherwise this is a new thread.
-        thread = _thread._current or GuestThread()
-        try:
-            if not poll_as(thread, call.poll):
-                await drive(thread, call.poll)
-        except BaseException:
-            call.close()
-            raise
-        return call.result
+        call = HostCall(self._f, args)
+        call.start()
+        if not call.done:
+            await call.wait()
+        return call.outcome()
+
+    async def call_to_exit(self, *args: Any) -> Any:
+        """Like ``await f(*args)``, but also waits until the callee task has ended entirely
+        (an async export may keep running after it returned its result), raising its trap if
+        it trapped after returning. ``wasmloop wast`` calls exports this way, like Wasmtime."""
+        call = HostCall(self._f, args)
+        call.start()
+        if not call.done:
+            await call.wait()
+        result = call.outcome()
+        await call.wait_exit()
+        return result
 
     def call_sync(self, *args: Any) -> Any:
-        """Call from synchronous code (no running event loop)."""
-        call = self._f.start(args)
+        """Call from synchronous code (no running event loop): runs the call on a private
+        event loop, so host ``async def`` imports work as they do under ``await``."""
         try:
-            drive_sync(GuestThread(), call.poll)
-        except BaseException:
-            call.close()
-            raise
-        return call.result
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("call_sync cannot be used inside a running event loop; await instead")
+        return _private_runner().run(self(*args))
 
     def __repr__(self) -> str:
         return f"<Func {self.name}: {self._f.type}>"

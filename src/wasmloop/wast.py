@@ -11,12 +11,13 @@ import asyncio
 import json
 import math
 import os
+import re
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -77,16 +78,64 @@ class _Fail(Exception):
     pass
 
 
-class WastRunner:
-    """Runs converted wast commands against wasmloop."""
+_FLAG = re.compile(r"-W\s*component-model-([a-z-]+)(?:=(y|yes|true|n|no|false))?")
+_WASMTIME_HEADER = re.compile(r"^;;!\s*component_model_([a-z_]+)\s*=\s*(true|false)")
 
-    def __init__(self, engine: Engine | None = None, out: TextIO | None = None) -> None:
-        self.engine = engine or Engine()
+
+def header_features(text: str) -> set[str]:
+    """Component-model features a ``.wast`` file asks for in its leading comments: Wasmtime's
+    ``;;! component_model_NAME = true`` headers, or ``-W component-model-NAME=y`` flags on a
+    line giving the reference command (``wasmtime wast -W … file.wast``)."""
+    found: set[str] = set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith(";;"):
+            break
+        m = _WASMTIME_HEADER.match(stripped)
+        if m and m.group(2) == "true":
+            found.add(m.group(1).replace("_", "-"))
+        if "wasmtime wast" not in stripped:
+            continue  # flags only count on the line giving the reference command
+        for m in _FLAG.finditer(stripped):
+            if m.group(2) in (None, "y", "yes", "true"):
+                found.add(m.group(1))
+    return found
+
+
+class WastRunner:
+    """Runs converted wast commands against wasmloop.
+
+    Each ``.wast`` file gets an engine with the features its header asks for (see
+    ``header_features``) on top of ``features``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        out: TextIO | None = None,
+        features: Iterable[str] = (),
+    ) -> None:
+        self.features = frozenset(features)
+        self.engine = engine or Engine(features=self.features)
+        self.base_engine = self.engine
         self.out = out if out is not None else sys.stdout
 
     # -- entry points ---------------------------------------------------------------------------
 
     def run_wast(self, path: str | os.PathLike[str]) -> WastResult:
+        try:
+            wanted = header_features(Path(path).read_text(errors="replace")) | self.features
+        except OSError:
+            wanted = set(self.features)
+        from .validate import FEATURES
+
+        wanted &= FEATURES
+        if wanted - self.base_engine.features:
+            self.engine = Engine(features=wanted | self.base_engine.features)
+        else:
+            self.engine = self.base_engine
         with tempfile.TemporaryDirectory(prefix="wasmloop-wast-") as tmp:
             try:
                 json_path = json_from_wast(path, tmp)
@@ -255,7 +304,7 @@ class WastRunner:
         if len(args) != len(params):
             raise _Fail(f"{len(args)} arguments given, the function takes {len(params)}")
         py_args = [from_json(a, t) for a, (_, t) in zip(args, params, strict=True)]
-        return func, await func(*py_args)
+        return func, await func.call_to_exit(*py_args)
 
 
 def _check_text(e: Exception, text: str) -> None:

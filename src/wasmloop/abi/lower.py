@@ -57,6 +57,7 @@ _INT_RANGES = {
 }
 
 _F32 = struct.Struct("<f")
+_CANONICAL_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000000))[0]
 _I32 = struct.Struct("<I")
 _F64 = struct.Struct("<d")
 _I64 = struct.Struct("<Q")
@@ -184,6 +185,8 @@ def _prim_lowerer(t: T.PrimType, enc: str) -> Lowerer:
         conv = _prim_converter(k)
 
         def store_float(cx: Any, mem: memoryview, v: Any, p: int) -> None:
+            if v != v:  # any NaN is stored as the canonical one (the spec's deterministic profile)
+                v = _CANONICAL_NAN
             try:
                 pack_into(mem, p, v)
             except (struct.error, OverflowError, TypeError):
@@ -499,6 +502,9 @@ def _struct_store_plan(t: T.RecordType | T.TupleType) -> Callable[[Any], bytes] 
     if not all(isinstance(ft, T.PrimType) and ft.kind in PRIM_STRUCT_CODES for ft in fts):
         return None
     st = _record_struct(t, fts)
+    if "x" in st.format:
+        # Packing would write the padding bytes; the spec (and Wasmtime) leave them untouched.
+        return None
     get = (fields_getter([lbl for lbl, _ in t.fields]) if isinstance(t, T.RecordType)
            else _tuple_getter(len(fts)))
     convs = [_prim_converter(ft.kind) for ft in fts]  # type: ignore[attr-defined]

@@ -1,10 +1,11 @@
-"""Component functions and calls: ``canon lift``, ``canon lower``, host functions.
+"""Component functions: ``canon lift``, ``canon lower``, host functions (CanonicalABI.md
+"canon lift", "canon lower").
 
-A component-level function value (the ``func`` sort) is a ``ComponentFunc``. Calling one
-produces a ``Call``: a small state machine polled by whoever drives the guest thread (the host
-coroutine at the top, or the fiber of a calling guest). ``poll()`` returns True once the call
-has finished; ``result`` then holds its value. A call that cannot finish yet has recorded what
-it waits on in the current ``GuestThread``.
+A component-level function value (the ``func`` sort) is a ``ComponentFunc``. Calling one follows
+the spec's ``FuncInst`` protocol: ``call(on_start, on_resolve, on_fail, caller, sync)`` starts
+the callee — running it eagerly until it finishes or blocks — and returns its ``on_cancel``.
+The callee pulls its arguments with ``on_start()`` and reports its result with
+``on_resolve(result)`` (``CANCELLED`` if it was cancelled) or a trap with ``on_fail(exc)``.
 
 Values cross every function boundary as Python values (``wasmloop.values``): a call from
 component A into component B lifts from A's memory and lowers into B's, as the spec's
@@ -13,32 +14,49 @@ component A into component B lifts from A's memory and lowers into B's, as the s
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..engine import CoreFunc, Memory, Pending
+from ..engine import CoreFunc, Memory
 from ..errors import Trap
 from ..types import FuncType, ResourceType, contains_borrow
 from . import thread as _thread
 from .resource import Resource, ResourceHandle, RuntimeResource, check_rt
-from .task import Subtask, Task
+from .task import BadArgument, OnCancel, OnFail, OnResolve, OnStart, Subtask, Task
+from .thread import HostCoroutine, Thread, block
+from .waitable import EventCode, WaitableSet
 
 if TYPE_CHECKING:
     from ..abi import FuncABI
     from .instance import ComponentInstance
 
 __all__ = [
+    "CANCELLED",
     "ComponentFunc",
     "LiftedFunc",
     "HostFunc",
-    "Call",
     "CallContext",
     "lower_import",
-    "run_destructor",
+    "lower_import_async",
+    "call_core_sync",
 ]
 
-NOT_READY = Pending.NOT_READY
+
+class _Cancelled:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CANCELLED"
+
+
+#: Passed to ``on_resolve`` when the callee was cancelled before producing a result.
+CANCELLED: Any = _Cancelled()
+
+
+def _noop() -> None:
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,7 +65,7 @@ NOT_READY = Pending.NOT_READY
 
 class CallContext:
     """``LiftLowerContext``: the memory, realloc, instance and borrow scope of one side of a
-    call, plus the resource hooks the ABI's own/borrow lifters and lowerers delegate to."""
+    call, plus the resource and async-value hooks the ABI's lifters and lowerers delegate to."""
 
     __slots__ = ("inst", "memory", "realloc_func", "borrow_scope")
 
@@ -120,13 +138,31 @@ class CallContext:
             scope.num_borrows += 1
         return inst.handles.add(h)
 
-    # -- async values: the next layer ---------------------------------------------------------
+    # -- streams, futures, error contexts -----------------------------------------------------
 
-    def _no_async(self, *_: Any) -> Any:
-        raise Trap("streams, futures and error contexts are not supported yet")
+    def lift_stream(self, t: Any, i: int) -> Any:
+        return _async_values().lift_stream(self, t, i)
 
-    lift_stream = lower_stream = lift_future = lower_future = _no_async
-    lift_error_context = lower_error_context = _no_async
+    def lower_stream(self, t: Any, v: Any) -> int:
+        return _async_values().lower_stream(self, t, v)
+
+    def lift_future(self, t: Any, i: int) -> Any:
+        return _async_values().lift_future(self, t, i)
+
+    def lower_future(self, t: Any, v: Any) -> int:
+        return _async_values().lower_future(self, t, v)
+
+    def lift_error_context(self, i: int) -> Any:
+        return _async_values().lift_error_context(self, i)
+
+    def lower_error_context(self, v: Any) -> int:
+        return _async_values().lower_error_context(self, v)
+
+
+def _async_values() -> Any:
+    from . import asyncvalues
+
+    return asyncvalues
 
 
 def _unwrap(rrt: RuntimeResource, value: Any, take: bool) -> Any:
@@ -142,227 +178,8 @@ def _unwrap(rrt: RuntimeResource, value: Any, take: bool) -> Any:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Calls
-
-
-class Call:
-    """One call in progress. ``poll()`` → True when finished; then ``result`` is set.
-
-    (Subclasses declare the ``result`` slot, so one can also derive from ``CallContext``.)"""
-
-    __slots__ = ()
-
-    result: Any
-
-    def poll(self) -> bool:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Abandon the call (the caller was cancelled or trapped)."""
-
-
-class _Done(Call):
-    __slots__ = ("result",)
-
-    def __init__(self, result: Any) -> None:
-        self.result = result
-
-    def poll(self) -> bool:
-        return True
-
-
-class _CoroCall(Call):
-    """A host ``async def`` stepped in place (see ``thread.CoroutineStep``)."""
-
-    __slots__ = ("step", "result")
-
-    def __init__(self, coro: Any) -> None:
-        self.step = _thread.CoroutineStep(coro, _identity)
-
-    def poll(self) -> bool:
-        r = self.step.poll()
-        if r is NOT_READY:
-            return False
-        self.result = r
-        return True
-
-    def close(self) -> None:
-        self.step.close()
-
-
-def _identity(x: Any) -> Any:
-    return x
-
-
-class ComponentFunc:
-    """A function value of the component model (the ``func`` sort)."""
-
-    __slots__ = ("type", "name")
-
-    type: FuncType
-    name: str
-
-    def start(self, args: Sequence[Any]) -> Call:
-        raise NotImplementedError
-
-    #: True if a call can never suspend the calling guest (lets ``canon lower`` use the
-    #: engine's cheaper non-suspending import path).
-    never_suspends: bool = False
-
-
-class HostFunc(ComponentFunc):
-    """A Python function (``def`` or ``async def``) given to a component as an import."""
-
-    __slots__ = ("fn", "is_async_def")
-
-    def __init__(self, ft: FuncType, fn: Callable[..., Any], name: str = "") -> None:
-        self.type = ft
-        self.fn = fn
-        self.name = name or getattr(fn, "__qualname__", "host function")
-        self.is_async_def = inspect.iscoroutinefunction(fn)
-
-    @property
-    def never_suspends(self) -> bool:  # type: ignore[override]
-        return not self.is_async_def
-
-    def start(self, args: Sequence[Any]) -> Call:
-        r = self.fn(*args)
-        if inspect.iscoroutine(r):
-            return _CoroCall(r)
-        return _Done(r)
-
-
-class LiftedFunc(ComponentFunc):
-    """``canon lift``: a core function of a component instance, callable as a component
-    function. Synchronous lifts only in this layer."""
-
-    __slots__ = (
-        "inst", "core_func", "abi", "memory", "realloc_func", "post_return", "_needs_task",
-        "_lower_params", "_call_async",
-    )
-
-    def __init__(
-        self,
-        inst: ComponentInstance,
-        core_func: CoreFunc,
-        ft: FuncType,
-        abi: FuncABI,
-        memory: Memory | None,
-        realloc_func: CoreFunc | None,
-        post_return: CoreFunc | None,
-        name: str = "",
-    ) -> None:
-        self.inst = inst
-        self.core_func = core_func
-        self.type = ft
-        self.abi = abi
-        self.memory = memory
-        self.realloc_func = realloc_func
-        self.post_return = post_return
-        self.name = name
-        # The task only counts the borrows lent to the callee through its parameters: with no
-        # borrow in the parameter types nothing can ever reach it, so calls skip making one.
-        self._needs_task = any(contains_borrow(t) for _, t in ft.params)
-        self._lower_params = abi.lower_params
-        self._call_async = inst.store.call_async
-
-    def start(self, args: Sequence[Any]) -> Call:
-        self.inst.check_enter()
-        return _LiftedCall(self, args)
-
-
-class _LiftedCall(CallContext, Call):
-    """A call of a lifted function; also the callee side's lift/lower context (the borrow
-    scope is the call's task), which saves making a second object per call.
-
-    The call enters the instance on its first poll (waiting its turn if another thread's
-    call is inside, see ``ComponentInstance.enter``), then lowers the arguments and starts the
-    core function on a fiber."""
-
-    __slots__ = ("func", "fut", "task", "result", "args", "thread")
-
-    def __init__(self, func: LiftedFunc, args: Sequence[Any]) -> None:
-        self.inst = func.inst
-        self.memory = func.memory
-        self.realloc_func = func.realloc_func
-        self.task = self.borrow_scope = Task() if func._needs_task else None
-        self.func = func
-        self.args = args
-        self.fut: Any = None
-        self.thread: Any = None
-
-    def _start(self) -> bool:
-        inst = self.inst
-        thread = self.thread = _thread.current()
-        if not inst.enter(thread):
-            return False
-        try:
-            inst.check_enter()
-            flat = self.func._lower_params(self, self.args)
-            self.args = ()
-            self.fut = self.func._call_async(self.func.core_func, flat)
-        except BaseException:
-            self.thread = None
-            inst.leave()
-            if not inst.poisoned:
-                inst.poison()
-            raise
-        return True
-
-    def poll(self) -> bool:
-        fut = self.fut
-        if fut is None:
-            if not self._start():
-                return False
-            fut = self.fut
-        try:
-            if not fut.poll():
-                return False
-            func = self.func
-            flat_results = fut.result()
-            self.result = func.abi.lift_results(self, flat_results)
-            task = self.task
-            if task is not None:
-                task.return_()
-            post_return = func.post_return
-            if post_return is not None:
-                inst = func.inst
-                inst.may_leave = False
-                try:
-                    call_core_sync(inst, post_return, flat_results)
-                finally:
-                    inst.may_leave = True
-        except BaseException as e:
-            if isinstance(e, Trap):
-                self.inst.poison()
-            self._leave()
-            raise
-        self._leave()
-        return True
-
-    def _leave(self) -> None:
-        if self.thread is not None:
-            self.thread = None
-            self.inst.leave()
-
-    def close(self) -> None:
-        fut = self.fut
-        if fut is None:
-            if self.thread is not None:
-                self.inst.forget(self.thread)
-                self.thread = None
-            return
-        if not fut.done:
-            fut.close()
-            # The guest's stack was unwound mid-call: its state can no longer be trusted.
-            self.inst.poison()
-        self._leave()
-
-
 def call_core_sync(inst: ComponentInstance, f: CoreFunc, args: Sequence[Any]) -> tuple:
-    """Run a core function that must not suspend (realloc, post-return, a destructor called
-    from the host side), to completion."""
+    """Run a core function that must not block (realloc, post-return), to completion."""
     fut = inst.store.call_async(f, args)
     try:
         done = fut.poll()
@@ -377,6 +194,320 @@ def call_core_sync(inst: ComponentInstance, f: CoreFunc, args: Sequence[Any]) ->
 
 
 # ---------------------------------------------------------------------------------------------
+# Function values
+
+
+class ComponentFunc:
+    """A function value of the component model (the ``func`` sort)."""
+
+    __slots__ = ("type", "name")
+
+    type: FuncType
+    name: str
+
+    def call(
+        self,
+        on_start: OnStart,
+        on_resolve: OnResolve,
+        on_fail: OnFail,
+        caller: Thread | None,
+        sync: bool,
+    ) -> OnCancel:
+        raise NotImplementedError
+
+    #: True if a call can never block the calling guest (lets ``canon lower`` use the engine's
+    #: cheaper non-suspending import path).
+    never_suspends: bool = False
+
+
+class HostFunc(ComponentFunc):
+    """A Python function (``def`` or ``async def``) given to a component as an import.
+
+    An ``async def`` runs as its own subtask: its first step runs at once, on the caller's
+    fiber; if it awaits, the caller continues (async lower) or blocks (sync lower) until it
+    returns. Cancelling the subtask cancels what the coroutine awaits.
+    """
+
+    __slots__ = ("fn", "is_async_def")
+
+    def __init__(self, ft: FuncType, fn: Callable[..., Any], name: str = "") -> None:
+        self.type = ft
+        self.fn = fn
+        self.name = name or getattr(fn, "__qualname__", "host function")
+        self.is_async_def = inspect.iscoroutinefunction(fn)
+
+    @property
+    def never_suspends(self) -> bool:  # type: ignore[override]
+        return not self.is_async_def
+
+    def call(
+        self,
+        on_start: OnStart,
+        on_resolve: OnResolve,
+        on_fail: OnFail,
+        caller: Thread | None,
+        sync: bool,
+    ) -> OnCancel:
+        r = self.fn(*on_start())
+        if not inspect.iscoroutine(r):
+            on_resolve(r)
+            return _noop
+        cancel_requested = False
+
+        def on_error(e: BaseException) -> None:
+            if cancel_requested and isinstance(e, asyncio.CancelledError):
+                on_resolve(CANCELLED)
+            else:
+                on_fail(e)
+
+        hc = HostCoroutine(r, on_resolve, on_error)
+        hc.step()
+
+        def on_cancel() -> None:
+            nonlocal cancel_requested
+            cancel_requested = True
+            hc.cancel()
+
+        return on_cancel
+
+
+class LiftedFunc(ComponentFunc):
+    """``canon lift``: a core function of a component instance, callable as a component
+    function — synchronously lifted, async with a callback, or async stackful."""
+
+    __slots__ = (
+        "inst",
+        "core_func",
+        "abi",
+        "memory",
+        "realloc_func",
+        "post_return",
+        "is_async_lift",
+        "callback",
+        "needs_exclusive",
+    )
+
+    def __init__(
+        self,
+        inst: ComponentInstance,
+        core_func: CoreFunc,
+        ft: FuncType,
+        abi: FuncABI,
+        memory: Memory | None,
+        realloc_func: CoreFunc | None,
+        post_return: CoreFunc | None,
+        name: str = "",
+        *,
+        is_async_lift: bool = False,
+        callback: CoreFunc | None = None,
+    ) -> None:
+        self.inst = inst
+        self.core_func = core_func
+        self.type = ft
+        self.abi = abi
+        self.memory = memory
+        self.realloc_func = realloc_func
+        self.post_return = post_return
+        self.name = name
+        self.is_async_lift = is_async_lift
+        self.callback = callback
+        # The spec's exclusive lock (async-typed functions lifted without `async`, or with a
+        # callback); synchronous functions hold the instance for their whole call instead.
+        self.needs_exclusive = not is_async_lift or callback is not None
+
+    def call(
+        self,
+        on_start: OnStart,
+        on_resolve: OnResolve,
+        on_fail: OnFail,
+        caller: Thread | None,
+        sync: bool,
+    ) -> OnCancel:
+        inst = self.inst
+        inst.check_enter()
+        task = Task(
+            self.type, inst, self.is_async_lift, self.needs_exclusive, on_start, on_resolve, on_fail
+        )
+        task.func = self
+        chain = caller.chain if (sync and caller is not None) else None
+        thread = Thread(task, inst, chain)
+        task.implicit_thread = thread
+        thread.body = self._body(task, thread)
+        try:
+            thread.step()
+        except BaseException as e:  # noqa: BLE001 - the trap fails the task, not the caller
+            thread.done = True
+            task.fail(e)
+        return task.request_cancellation
+
+    # -- the implicit thread ------------------------------------------------------------------
+
+    def _body(self, task: Task, thread: Thread) -> Generator[None, None, None]:
+        inst = self.inst
+        ft = self.type
+        holds_exclusive = False
+        if not ft.is_async:
+            if not inst.may_take_exclusive(thread):
+                yield from _wait_to_enter(inst, thread, lambda: inst.may_take_exclusive(thread),
+                                          cancellable=False)
+            inst.check_enter()
+            inst.take_exclusive(thread)
+            holds_exclusive = True
+        else:
+            needs_excl = task.needs_exclusive
+
+            def no_backpressure() -> bool:
+                return inst.backpressure == 0 and (
+                    not needs_excl or inst.may_take_exclusive(thread))
+
+            if not no_backpressure() or inst.num_waiting_to_enter > 0:
+                inst.num_waiting_to_enter += 1
+                try:
+                    cancelled = yield from _wait_to_enter(inst, thread, no_backpressure,
+                                                          cancellable=True)
+                finally:
+                    inst.num_waiting_to_enter -= 1
+                if cancelled:
+                    task.cancel()
+                    return
+            inst.check_enter()
+            if needs_excl:
+                inst.take_exclusive(thread)
+                holds_exclusive = True
+        task.register_thread(thread)
+        try:
+            cx = CallContext(inst, self.memory, self.realloc_func, task)
+            try:
+                flat_args = self.abi.lower_params(cx, task.start())
+            except (TypeError, ValueError) as e:
+                raise BadArgument(e) from e
+            fut = inst.store.call_async(self.core_func, flat_args)
+            while not fut.poll():
+                yield
+            flat_results = fut.result()
+            if not self.is_async_lift:
+                result = self.abi.lift_results(cx, flat_results)
+                post_return = self.post_return
+                if post_return is not None:
+                    # Before the result is delivered, so a trap in post-return fails the call
+                    # (as in Wasmtime) rather than arriving after its caller has moved on.
+                    inst.may_leave = False
+                    try:
+                        call_core_sync(inst, post_return, flat_results)
+                    finally:
+                        inst.may_leave = True
+                task.return_(result)
+            elif self.callback is not None:
+                yield from self._callback_loop(task, thread, flat_results[0])
+                holds_exclusive = inst.exclusive_thread is thread
+        except BaseException:
+            if holds_exclusive and inst.exclusive_thread is thread:
+                inst.release_exclusive()
+            if thread in task.threads:
+                task.threads.remove(thread)
+            if thread.index is not None:
+                inst.threads.remove(thread.index)
+                thread.index = None
+            raise
+        if holds_exclusive:
+            inst.release_exclusive()
+        task.unregister_thread(thread)
+
+    def _callback_loop(
+        self, task: Task, thread: Thread, packed: int
+    ) -> Generator[None, None, None]:
+        inst = self.inst
+        callback = self.callback
+        assert callback is not None
+        code, si = _unpack_callback_result(packed)
+        while code != 0:  # EXIT
+            inst.release_exclusive()
+
+            def exclusive_free() -> bool:
+                return inst.may_take_exclusive(thread)
+
+            if code == 1:  # YIELD
+                cancelled = yield from _yield_thread(inst, thread, exclusive_free)
+                event = (EventCode.TASK_CANCELLED, 0, 0) if cancelled else (EventCode.NONE, 0, 0)
+            else:  # WAIT
+                wset = inst.handles.get(si)
+                if not isinstance(wset, WaitableSet):
+                    raise Trap(f"handle is not an waitable-set (index {si})")
+                event = yield from wait_for_event(inst, thread, wset, exclusive_free, True)
+            inst.check_enter()
+            inst.take_exclusive(thread)
+            fut = inst.store.call_async(callback, event)
+            while not fut.poll():
+                yield
+            code, si = _unpack_callback_result(fut.result()[0])
+
+
+def _unpack_callback_result(packed: int) -> tuple[int, int]:
+    code = packed & 0xF
+    if code > 2:
+        raise Trap(f"unsupported callback code: {code}")
+    return code, packed >> 4
+
+
+def _wait_to_enter(
+    inst: ComponentInstance, thread: Thread, ready: Callable[[], bool], cancellable: bool
+) -> Generator[None, None, bool]:
+    inst.entry_waiters.append(thread)
+    thread.start_waiting(ready, cancellable)
+    try:
+        yield
+    finally:
+        inst.entry_waiters.remove(thread)
+    return thread.stop_waiting()
+
+
+def _yield_thread(
+    inst: ComponentInstance, thread: Thread, ready: Callable[[], bool]
+) -> Generator[None, None, bool]:
+    """Let other work run, then wait until ``ready()``; True if cancelled meanwhile."""
+    task = thread.task
+    if task is not None and task.deliver_pending_cancel(True):
+        return True
+    inst.entry_waiters.append(thread)
+    thread.start_waiting(ready, True)
+    _thread.scheduler.schedule(thread)
+    try:
+        yield
+    finally:
+        inst.entry_waiters.remove(thread)
+    return thread.stop_waiting()
+
+
+def wait_for_event(
+    inst: ComponentInstance,
+    thread: Thread,
+    wset: WaitableSet,
+    ready: Callable[[], bool],
+    cancellable: bool,
+) -> Generator[None, None, tuple[int, int, int]]:
+    """``WaitableSet.wait_for_event_and`` for a thread body (not on a fiber)."""
+    task = thread.task
+    if task is not None and task.deliver_pending_cancel(cancellable):
+        return (EventCode.TASK_CANCELLED, 0, 0)
+
+    def ready_and_event() -> bool:
+        return bool(wset.pending) and ready()
+
+    if not ready_and_event():
+        wset.waiters.append(thread)
+        inst.entry_waiters.append(thread)
+        thread.start_waiting(ready_and_event, cancellable)
+        try:
+            yield
+        finally:
+            wset.waiters.remove(thread)
+            inst.entry_waiters.remove(thread)
+        if thread.stop_waiting():
+            return (EventCode.TASK_CANCELLED, 0, 0)
+    return wset.get_pending_event()
+
+
+# ---------------------------------------------------------------------------------------------
 # canon lower
 
 
@@ -387,13 +518,12 @@ def lower_import(
     memory: Memory | None,
     realloc_func: CoreFunc | None,
 ) -> tuple[Callable[..., Any], bool]:
-    """Build the core host function of ``canon lower callee``: returns ``(handler,
+    """The core host function of a synchronous ``canon lower callee``: ``(handler,
     can_suspend)`` for ``Store.host_func``."""
     lift_params = abi.lift_params
     lower_results = abi.lower_results
-    # The subtask only records the caller's handles lent through borrow parameters: with no
-    # borrow in the parameter types it stays empty, and the context (whose other fields are
-    # fixed per import) can be made once and shared by every call.
+    # With no borrow among the parameters the subtask never records a lender, and the
+    # context (whose other fields are fixed per import) can be made once and shared.
     shared_cx = None
     if not any(contains_borrow(t) for _, t in abi.ft.params):
         shared_cx = CallContext(inst, memory, realloc_func, None)
@@ -428,107 +558,257 @@ def lower_import(
     def handler(_caller: Any, *core_args: Any) -> Any:
         if not inst.may_leave:
             raise Trap("cannot leave component instance")
-        if shared_cx is None:
-            subtask: Subtask | None = Subtask()
-            cx = CallContext(inst, memory, realloc_func, subtask)
-        else:
-            subtask = None
-            cx = shared_cx
-        call = callee.start(lift_params(cx, core_args))
+        thread = _thread.current()
+        subtask = Subtask()
+        cx = shared_cx if shared_cx is not None else CallContext(inst, memory, realloc_func,
+                                                                 subtask)
 
-        def finish() -> Any:
-            if subtask is not None:
-                subtask.deliver_resolve()
-            out = lower_results(cx, call.result, core_args)
+        def on_start() -> list[Any]:
+            subtask.state = Subtask.State.STARTED
+            return lift_params(cx, core_args)
+
+        def on_resolve(result: Any) -> None:
+            subtask.resolve(Subtask.State.RETURNED, lower_results(cx, result, core_args))
+
+        def on_fail(e: BaseException) -> None:
+            subtask.error = e
+            if subtask.waiter is not None:
+                subtask.waiter.wake()
+
+        subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, True)
+
+        def finish(_cancelled: bool) -> Any:
+            subtask.waiter = None
+            if subtask.error is not None:
+                raise _as_trap(subtask.error)
+            subtask.deliver_resolve()
+            out = subtask.flat_results
             return out[0] if out else None
 
-        if call.poll():
-            return finish()
-
-        def poll() -> Any:
-            return finish() if call.poll() else NOT_READY
-
-        return Pending(poll, call.close)
+        if subtask.resolved():
+            return finish(False)
+        subtask.waiter = thread
+        return block(thread, subtask.resolved, finish)
 
     return handler, True
 
 
+def _as_trap(e: BaseException) -> Trap:
+    if isinstance(e, Trap):
+        return Trap(e.message)
+    return Trap(f"{type(e).__name__}: {e}")
+
+
+def lower_import_async(
+    inst: ComponentInstance,
+    callee: ComponentFunc,
+    abi: FuncABI,
+    memory: Memory | None,
+    realloc_func: CoreFunc | None,
+) -> Callable[..., Any]:
+    """The core host function of ``canon lower callee async``: returns ``state | index << 4``
+    (just RETURNED when the callee finished at once)."""
+    lift_params = abi.lift_params_async
+    store_result = abi.store_result_async
+
+    def handler(_caller: Any, *core_args: Any) -> int:
+        if not inst.may_leave:
+            raise Trap("cannot leave component instance")
+        thread = _thread.current()
+        subtask = Subtask()
+        cx = CallContext(inst, memory, realloc_func, subtask)
+        progress: list[Callable[[], None]] = []
+
+        def on_start() -> list[Any]:
+            subtask.state = Subtask.State.STARTED
+            if progress:
+                progress[0]()
+            return lift_params(cx, core_args)
+
+        def on_resolve(result: Any) -> None:
+            if result is CANCELLED:
+                state = (Subtask.State.CANCELLED_BEFORE_STARTED
+                         if subtask.state == Subtask.State.STARTING
+                         else Subtask.State.CANCELLED_BEFORE_RETURNED)
+                subtask.resolve(state, [])
+            else:
+                store_result(cx, result, core_args)
+                subtask.resolve(Subtask.State.RETURNED, [])
+            if progress:
+                progress[0]()
+
+        def on_fail(e: BaseException) -> None:
+            # The callee trapped: the caller cannot trust its own state either.
+            subtask.error = e
+            inst.poison(e)
+
+        subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, False)
+        if subtask.error is not None:
+            raise _as_trap(subtask.error)
+        if subtask.resolved():
+            subtask.deliver_resolve()
+            return int(Subtask.State.RETURNED)
+        i = inst.handles.add(subtask)
+        subtask.index = i
+        progress.append(subtask.set_progress_event)
+        return int(subtask.state) | (i << 4)
+
+    return handler
+
+
 # ---------------------------------------------------------------------------------------------
-# Resource destructors
+# Calls made by the runtime itself (destructors) and by the host
 
 
-def destructor_call(rt: RuntimeResource, rep: Any) -> Call:
-    """The call of ``rt``'s destructor on ``rep`` (a no-op call if it has none)."""
-    impl = rt.impl
-    if impl is None:
-        if rt.host_dtor is None:
-            return _Done(None)
-        r = rt.host_dtor(rep)
-        return _CoroCall(r) if inspect.iscoroutine(r) else _Done(None)
-    if rt.dtor is None:
-        return _Done(None)
-    impl.check_enter()
-    return _CoreCall(impl, rt.dtor, (rep,))
+def call_from_guest(thread: Thread, callee: ComponentFunc, args: Sequence[Any],
+                    finish: Callable[[Any], Any]) -> Any:
+    """Call ``callee`` synchronously from a built-in running on ``thread``'s fiber: returns
+    ``finish(result)`` at once, or a ``Pending`` that completes with it."""
+    sub = Subtask()
+    result: list[Any] = []
+
+    def on_resolve(r: Any) -> None:
+        result.append(r)
+        sub.resolve(Subtask.State.RETURNED, [])
+
+    def on_fail(e: BaseException) -> None:
+        sub.error = e
+        if sub.waiter is not None:
+            sub.waiter.wake()
+
+    callee.call(lambda: list(args), on_resolve, on_fail, thread, True)
+
+    def done(_cancelled: bool) -> Any:
+        sub.waiter = None
+        if sub.error is not None:
+            raise _as_trap(sub.error)
+        return finish(result[0])
+
+    if sub.resolved():
+        return done(False)
+    sub.waiter = thread
+    return block(thread, sub.resolved, done)
 
 
-class _CoreCall(Call):
-    """A core function of an instance called as a whole guest call (a destructor): enters
-    the instance like a lifted call does."""
+class HostCall:
+    """One call of a component function by the host: ``await HostCall(f, args).run()``.
 
-    __slots__ = ("inst", "func", "args", "fut", "thread", "result")
+    The callee runs eagerly; if it blocks, the coroutine awaits its resolution. Cancelling the
+    awaiting asyncio task requests cancellation of the callee's task: an async callee can then
+    return its result anyway, or resolve as cancelled (``wasmloop.Cancelled``). A synchronous
+    callee cannot be cancelled: it is abandoned and its instance poisoned.
+    """
 
-    def __init__(self, inst: ComponentInstance, func: CoreFunc, args: Sequence[Any]) -> None:
-        self.inst = inst
+    __slots__ = ("func", "args", "done", "result", "error", "waiter", "on_cancel", "task")
+
+    def __init__(self, func: ComponentFunc, args: Sequence[Any]) -> None:
         self.func = func
         self.args = args
-        self.fut: Any = None
-        self.thread: Any = None
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.on_cancel: OnCancel = _noop
+        self.task: Task | None = None
 
-    def poll(self) -> bool:
-        inst = self.inst
-        if self.fut is None:
-            self.thread = _thread.current()
-            if not inst.enter(self.thread):
-                return False
-            try:
-                inst.check_enter()
-                self.fut = inst.store.call_async(self.func, self.args)
-            except BaseException:
-                self._leave()
-                raise
-        try:
-            if not self.fut.poll():
-                return False
-            self.result = self.fut.result()
-        except BaseException as e:
-            if isinstance(e, Trap):
-                inst.poison()
-            self._leave()
-            raise
-        self._leave()
-        return True
+    def _on_start(self) -> list[Any]:
+        args = self.args
+        self.args = ()
+        return list(args)
 
-    def _leave(self) -> None:
-        if self.thread is not None:
-            self.thread = None
-            self.inst.leave()
+    def _on_resolve(self, result: Any) -> None:
+        self.done = True
+        self.result = result
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
-    def close(self) -> None:
-        if self.fut is None:
-            if self.thread is not None:
-                self.inst.forget(self.thread)
-                self.thread = None
+    def _on_fail(self, e: BaseException) -> None:
+        self.done = True
+        self.error = e
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def start(self) -> None:
+        # A host function calling back into a component runs on the calling thread's chain.
+        caller = _thread._current
+        self.on_cancel = self.func.call(
+            self._on_start, self._on_resolve, self._on_fail, caller, True
+        )
+        task = getattr(self.on_cancel, "__self__", None)
+        self.task = task if isinstance(task, Task) else None
+
+    async def wait_exit(self) -> None:
+        """Wait until the callee task has ended entirely (an async task may go on running
+        after it returned its result); raise its trap if it trapped after returning."""
+        task = self.task
+        if task is None:
             return
-        if not self.fut.done:
-            self.fut.close()
-            self.inst.poison()
-        self._leave()
+        if not task.exited:
+            fut = asyncio.get_running_loop().create_future()
+
+            def done(_t: Task) -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            task.exit_callbacks.append(done)
+            _thread.scheduler.arm()
+            await fut
+        if task.error is not None and self.error is None:
+            self.error = task.error
+            self.outcome()
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            e = self.error
+            if isinstance(e, Trap | TypeError | ValueError):
+                raise e
+            raise Trap(f"{type(e).__name__}: {e}") from e
+        if self.result is CANCELLED:
+            from ..errors import Cancelled
+
+            raise Cancelled("the call was cancelled before it produced a result")
+        return self.result
+
+    async def run(self) -> Any:
+        self.start()
+        if not self.done:
+            await self.wait()
+        return self.outcome()
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.waiter = loop.create_future()
+        _thread.scheduler.arm()
+        try:
+            await asyncio.shield(self.waiter)
+        except asyncio.CancelledError:
+            if self.done:
+                return
+            if isinstance(self.func, LiftedFunc) and (
+                self.func.type.is_async or self.func.is_async_lift
+            ):
+                self.on_cancel()
+                if not self.done:
+                    await asyncio.shield(self.waiter)
+                return
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        if isinstance(self.func, LiftedFunc):
+            self.func.inst.poison()
+
+
+def run_destructor_from_guest(thread: Thread, rt: RuntimeResource, rep: Any) -> Any:
+    dtor = rt.dtor
+    if dtor is None:
+        return None
+    return call_from_guest(thread, dtor, (rep,), lambda _r: None)
 
 
 async def run_destructor(rt: RuntimeResource, rep: Any) -> None:
-    call = destructor_call(rt, rep)
-    try:
-        await _thread.drive(_thread._current or _thread.GuestThread(), call.poll)
-    except BaseException:
-        call.close()
-        raise
+    dtor = rt.dtor
+    if dtor is not None:
+        await HostCall(dtor, (rep,)).run()

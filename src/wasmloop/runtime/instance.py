@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Trap
@@ -32,11 +30,15 @@ class ComponentInstance:
         "handles",
         "may_leave",
         "_poison",
+        "children",
         "resources",
         "exports",
-        "occupant",
-        "depth",
-        "entry_queue",
+        "threads",
+        "backpressure",
+        "num_waiting_to_enter",
+        "exclusive_thread",
+        "exclusive_depth",
+        "entry_waiters",
         "__weakref__",
     )
 
@@ -48,14 +50,18 @@ class ComponentInstance:
         self.may_leave = True
         # A trap anywhere in an instance tree (a top-level instantiation and its nested
         # component instances) poisons the whole tree: one shared cell.
-        self._poison: list[bool] = parent._poison if parent is not None else [False]
+        self._poison: list[Any] = parent._poison if parent is not None else [False, None]
+        self.children: list[ComponentInstance] = []
+        if parent is not None:
+            parent.children.append(self)
         self.resources: dict[ResourceType, RuntimeResource] = {}
         self.exports: dict[str, Any] = {}
-        #: The guest thread whose synchronous call is inside this instance, and how deeply it
-        #: has (re)entered it. Other threads queue in ``entry_queue`` (see ``enter``).
-        self.occupant: Any = None
-        self.depth = 0
-        self.entry_queue: deque[tuple[Any, asyncio.Future[None]]] = deque()
+        self.threads = Table()
+        self.backpressure = 0
+        self.num_waiting_to_enter = 0
+        self.exclusive_thread: Any = None
+        self.exclusive_depth = 0
+        self.entry_waiters: list[Any] = []
 
     @property
     def poisoned(self) -> bool:
@@ -68,64 +74,67 @@ class ComponentInstance:
                 "it trapped earlier and may be in an inconsistent state"
             )
 
-    def poison(self) -> None:
-        self._poison[0] = True
+    @property
+    def poison_error(self) -> BaseException | None:
+        """The trap that poisoned the tree, if known."""
+        return self._poison[1]
 
-    # -- entering and leaving -------------------------------------------------------------------
+    def raise_poisoned(self) -> None:
+        """For a thread of this tree woken by poisoning: end it with the original trap."""
+        e = self._poison[1]
+        if isinstance(e, Trap):
+            raise Trap(e.message)
+        self.check_enter()
+
+    def poison(self, error: BaseException | None = None) -> None:
+        """Poison the instance tree; its waiting threads are woken so they trap too (with
+        ``error``, the trap that caused it, when given)."""
+        if self._poison[0]:
+            return
+        self._poison[0] = True
+        self._poison[1] = error
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        root._wake_all()
+
+    def _wake_all(self) -> None:
+        for t in list(self.threads):
+            if t.ready_func is not None:
+                t.ready_func = _always
+                t.wake()
+        for child in self.children:
+            child._wake_all()
+
+    # -- entering -------------------------------------------------------------------------------
     #
     # Guest code compiled by real toolchains keeps per-instance state outside the wasm stack (a
-    # shadow stack pointer in a global, heap allocator state): two synchronous calls must never
-    # interleave inside one instance. A thread may re-enter an instance it is already in (a
-    # nested call, last in first out, is safe); any other thread waits its turn, first come
-    # first served, while its call is suspended.
+    # shadow stack pointer in a global, allocator state): code that runs on the instance's
+    # shared stack must never interleave with other such code. ``exclusive_thread`` is held by
+    # the thread running such code: a synchronous task for its whole duration, an async task
+    # lifted with a callback (or without ``async``) while its core code runs (the spec's
+    # exclusive lock). A synchronous call chain may re-enter an instance it already holds (last
+    # in first out is safe); anyone else waits in ``entry_waiters`` until it is released.
 
-    def enter(self, thread: Any) -> bool:
-        """Enter for ``thread``; if another thread is inside, queue and return False with
-        ``thread.wait`` set to the future that resolves when it is this thread's turn."""
-        occ = self.occupant
-        if occ is thread or (occ is None and not self.entry_queue):
-            self.occupant = thread
-            self.depth += 1
-            return True
-        for t, fut in self.entry_queue:
-            if t is thread:
-                thread.wait = fut
-                return False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise Trap(
-                f"component instance {self.name!r} is in use by a suspended call and there is "
-                "no running event loop to wait on"
-            ) from None
-        fut = loop.create_future()
-        self.entry_queue.append((thread, fut))
-        thread.wait = fut
-        return False
+    def may_take_exclusive(self, thread: Any) -> bool:
+        holder = self.exclusive_thread
+        return holder is None or holder.chain is thread.chain
 
-    def leave(self) -> None:
-        self.depth -= 1
-        if self.depth == 0:
-            self._hand_over()
+    def take_exclusive(self, thread: Any) -> None:
+        if self.exclusive_thread is None:
+            self.exclusive_thread = thread
+        self.exclusive_depth += 1
 
-    def forget(self, thread: Any) -> None:
-        """``thread`` gave up waiting (its call was cancelled)."""
-        for entry in self.entry_queue:
-            if entry[0] is thread:
-                self.entry_queue.remove(entry)
-                entry[1].cancel()
-                break
-        if self.occupant is thread and self.depth == 0:
-            self._hand_over()
+    def release_exclusive(self) -> None:
+        self.exclusive_depth -= 1
+        if self.exclusive_depth == 0:
+            self.exclusive_thread = None
+            self.wake_entry_waiters()
 
-    def _hand_over(self) -> None:
-        self.occupant = None
-        while self.entry_queue:
-            thread, fut = self.entry_queue.popleft()
-            if not fut.done():
-                self.occupant = thread  # reserved: depth stays 0 until it enters
-                fut.set_result(None)
-                return
+    def wake_entry_waiters(self) -> None:
+        if self.entry_waiters:
+            for t in list(self.entry_waiters):
+                t.wake()
 
     def runtime_resource(self, rt: ResourceType) -> RuntimeResource:
         try:
@@ -136,3 +145,7 @@ class ComponentInstance:
 
     def __repr__(self) -> str:
         return f"<ComponentInstance {self.name!r}>"
+
+
+def _always() -> bool:
+    return True

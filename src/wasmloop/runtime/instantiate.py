@@ -17,6 +17,8 @@ from ..engine import CoreModule, Store
 from ..engine import FuncType as CoreSig
 from ..errors import InstantiationError, LinkError
 from ..types import (
+    PRIMITIVES,
+    U32,
     ComponentType,
     CoreFuncType,
     FuncType,
@@ -24,8 +26,8 @@ from ..types import (
     ResourceType,
     TypeBound,
 )
-from . import canon
-from .func import ComponentFunc, LiftedFunc, lower_import
+from . import asyncvalues, canon
+from .func import ComponentFunc, LiftedFunc, lower_import, lower_import_async
 from .instance import ComponentInstance
 from .resource import RuntimeResource
 
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["instantiate", "ExportBundle", "FuncABICache"]
 
 S = ast.Sort
+
+#: The type a resource destructor is called with: the rep, nothing returned.
+DTOR_TYPE = FuncType((("rep", U32),), None)
 
 
 class ExportBundle(dict):  # type: ignore[type-arg]
@@ -189,7 +194,11 @@ class _Instantiator:
     def do_TypeDef(self, pos: int, d: ast.TypeDef) -> None:
         t = self.info.types[self.created(pos)]
         if isinstance(d.type, ast.ResourceType) and isinstance(t, ResourceType):
-            dtor = self.spaces[S.CORE_FUNC][t.dtor] if t.dtor is not None else None
+            dtor = None
+            if t.dtor is not None:
+                core = self.spaces[S.CORE_FUNC][t.dtor]
+                dtor = LiftedFunc(self.inst, core, DTOR_TYPE, self.abis.get(DTOR_TYPE, CanonOpts()),
+                                  None, None, None, name=f"[dtor]{t.name}")
             self.inst.resources[t] = RuntimeResource(t.name, self.inst, dtor)
 
     def do_NestedComponent(self, pos: int, d: ast.NestedComponent) -> None:
@@ -250,11 +259,14 @@ class _Instantiator:
         ft = self.info.funcs[self.created(pos)]
         static, memory, realloc, post = self.opts(pos)
         o = self.info.canon_opts.get(pos)
-        if ft.is_async or (o is not None and (o.is_async or o.callback is not None)):
-            raise InstantiationError("async lifts are not supported yet")
+        is_async = o is not None and o.is_async
+        callback = None
+        if o is not None and o.callback is not None:
+            callback = self.spaces[S.CORE_FUNC][o.callback]
         core_func = self.spaces[S.CORE_FUNC][d.core_func]
         self.spaces[S.FUNC].append(
-            LiftedFunc(self.inst, core_func, ft, self.abis.get(ft, static), memory, realloc, post)
+            LiftedFunc(self.inst, core_func, ft, self.abis.get(ft, static), memory, realloc, post,
+                       is_async_lift=is_async, callback=callback)
         )
 
     def do_CanonLower(self, pos: int, d: ast.CanonLower) -> None:
@@ -262,27 +274,51 @@ class _Instantiator:
         ft = self.info.funcs[d.func]
         static, memory, realloc, _ = self.opts(pos)
         o = self.info.canon_opts.get(pos)
-        if o is not None and o.is_async:
-            raise InstantiationError("async lowers are not supported yet")
         abi = self.abis.get(ft, static)
-        handler, can_suspend = lower_import(self.inst, callee, abi, memory, realloc)
-        f = self.store.host_func(_core_sig(abi.core_type_lower), handler, can_suspend=can_suspend)
+        if o is not None and o.is_async:
+            handler = lower_import_async(self.inst, callee, abi, memory, realloc)
+            sig, can_suspend = abi.core_type_lower_async, False
+        else:
+            handler, can_suspend = lower_import(self.inst, callee, abi, memory, realloc)
+            sig = abi.core_type_lower
+        f = self.store.host_func(_core_sig(sig), handler, can_suspend=can_suspend)
         self.spaces[S.CORE_FUNC].append(f)
 
-    _BUILTINS = {
-        "resource.new": (canon.resource_new, ("i32",), ("i32",)),
-        "resource.rep": (canon.resource_rep, ("i32",), ("i32",)),
-        "resource.drop": (canon.resource_drop, ("i32",), ()),
-    }
+    def _resolve_valtype(self, t: Any) -> Any:
+        if t is None:
+            return None
+        if isinstance(t, str):
+            return PRIMITIVES[t]
+        return self.info.types[t]
 
     def do_CanonBuiltin(self, pos: int, d: ast.CanonBuiltin) -> None:
-        spec = self._BUILTINS.get(d.op)
-        if spec is None:
-            raise InstantiationError(f"canonical built-in `{d.op}` is not supported yet")
-        factory, params, results = spec
-        rt = self.inst.runtime_resource(self.info.types[d.type_index])
-        handler, can_suspend = factory(self.inst, rt)
-        f = self.store.host_func(CoreSig(params, results), handler, can_suspend=can_suspend)
+        factory = canon.BUILTINS.get(d.op) or asyncvalues.BUILTINS.get(d.op)
+        if factory is None:
+            raise InstantiationError(f"canonical built-in `{d.op}` is not supported")
+        env = canon.BuiltinEnv(self.inst, d.op)
+        if d.type_index is not None:
+            env.static_type = self.info.types[d.type_index]
+            if d.op.startswith("resource."):
+                env.runtime_resource = self.inst.runtime_resource(env.static_type)
+        if pos in self.info.canon_opts:
+            static, memory, realloc, _ = self.opts(pos)
+            env.memory, env.realloc, env.string_encoding = memory, realloc, static.string_encoding
+            env.is_async = self.info.canon_opts[pos].is_async
+        if d.memory is not None:
+            env.memory = self.spaces[S.CORE_MEMORY][d.memory]
+        if d.table_index is not None:
+            env.table = self.spaces[S.CORE_TABLE][d.table_index]
+        if d.op in ("subtask.cancel", "stream.cancel-read", "stream.cancel-write",
+                    "future.cancel-read", "future.cancel-write"):
+            env.is_async = d.is_async
+        env.cancellable = d.cancellable
+        env.index = d.index or 0
+        env.core_valtype = d.core_valtype or "i32"
+        if d.op == "task.return":
+            env.result_type = self._resolve_valtype(d.result)
+        handler, can_suspend = factory(env)
+        sig = self.info.core_funcs[self.created(pos)]
+        f = self.store.host_func(_core_sig(sig), handler, can_suspend=can_suspend)
         self.spaces[S.CORE_FUNC].append(f)
 
     def do_Start(self, pos: int, d: ast.Start) -> None:

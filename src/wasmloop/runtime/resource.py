@@ -11,7 +11,6 @@ resource is the host's Python object (guests only ever see handle indices of it)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Trap
@@ -26,22 +25,15 @@ __all__ = ["RuntimeResource", "ResourceHandle", "Resource"]
 class RuntimeResource:
     """A resource type at run time; identity is the type's identity."""
 
-    __slots__ = ("name", "impl", "dtor", "host_dtor", "__weakref__")
+    __slots__ = ("name", "impl", "dtor", "__weakref__")
 
-    def __init__(
-        self,
-        name: str,
-        impl: ComponentInstance | None,
-        dtor: Any = None,
-        host_dtor: Callable[[Any], Any] | None = None,
-    ) -> None:
+    def __init__(self, name: str, impl: ComponentInstance | None, dtor: Any = None) -> None:
         self.name = name
         #: The defining component instance, or None for a host-defined resource.
         self.impl = impl
-        #: The guest destructor (an engine core function), if any.
+        #: The destructor as a component function taking the rep (a lifted guest function, or
+        #: a host function), if any.
         self.dtor = dtor
-        #: The host destructor (``def`` or ``async def`` taking the rep), if any.
-        self.host_dtor = host_dtor
 
     @property
     def is_host(self) -> bool:

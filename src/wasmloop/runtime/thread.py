@@ -1,159 +1,287 @@
-"""Driving guest code from the asyncio loop.
+"""Threads and the scheduler (CanonicalABI.md "Thread State", "Stack Switching").
 
-A *guest thread* here is one logical thread of control: a call that started on the host (an
-``await`` of an export) and everything it runs, across component boundaries, as a chain of
-wasmtime fibers. The fibers are polled only by the coroutine that drives the thread; when the
-innermost suspended point (a host ``async def`` import awaiting a future, say) cannot make
-progress, it records what it waits on in ``GuestThread.wait`` and every fiber up the chain
-suspends. The driver then awaits that, and polls again once it is ready: no busy polling, no
-OS threads.
+A ``Thread`` is the spec's thread: the implicit thread of a task, or one made by
+``thread.new-indirect``. Its body is a Python generator that drives the thread's wasmtime fiber
+(``CallFuture``): each ``step()`` advances it until the fiber suspends in a blocking built-in or
+the body finishes. A blocking built-in puts the thread in the *waiting* state with a
+``ready_func`` and returns an engine ``Pending`` that completes once the thread is resumed.
+
+The scheduler is the asyncio loop: a waiting thread costs nothing until something that could
+make it ready (an event on a waitable, a subtask resolving, a lock released, a host future
+completing) *wakes* it; a woken thread whose ``ready_func`` holds is queued, and the queue is
+run from one ``loop.call_soon`` callback, first in first out. Nothing polls.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 from ..engine import Pending
 from ..errors import Trap
 
-__all__ = ["GuestThread", "current", "drive", "drive_sync", "CoroutineStep", "NOT_READY"]
+if TYPE_CHECKING:
+    from .instance import ComponentInstance
+    from .task import Task
 
+__all__ = [
+    "NOT_READY",
+    "Thread",
+    "Scheduler",
+    "scheduler",
+    "current",
+    "block",
+    "HostCoroutine",
+]
 
 #: Returned by a poll that cannot finish yet (the engine's sentinel).
 NOT_READY: Any = Pending.NOT_READY
 
-
-class GuestThread:
-    """A logical thread of control through guest code, driven by one host coroutine."""
-
-    __slots__ = ("wait", "error", "__weakref__")
-
-    def __init__(self) -> None:
-        #: What the innermost suspended point waits on: an asyncio future, or None for "yield
-        #: to the loop once".
-        self.wait: Any = None
-        #: The Python exception behind the last host-side trap, for chaining.
-        self.error: BaseException | None = None
+Body = Generator[None, None, None]
 
 
-_current: GuestThread | None = None
+class Thread:
+    """A thread of a task in a component instance."""
+
+    __slots__ = (
+        "task",
+        "inst",
+        "index",
+        "storage",
+        "cancellable",
+        "ready_func",
+        "cancelled",
+        "body",
+        "done",
+        "scheduled",
+        "chain",
+        "suspended_explicitly",
+        "__weakref__",
+    )
+
+    def __init__(self, task: Task | None, inst: ComponentInstance, chain: Any = None) -> None:
+        self.task = task
+        self.inst = inst
+        self.index: int | None = None
+        self.storage = [0, 0]
+        self.cancellable = False
+        #: Set while waiting: the thread may run again once this returns True.
+        self.ready_func: Callable[[], bool] | None = None
+        #: Set when the thread is resumed because its task was cancelled.
+        self.cancelled = False
+        self.body: Body | None = None
+        self.done = False
+        self.scheduled = False
+        #: Identity of the synchronous call chain this thread belongs to: a thread made for a
+        #: synchronous call shares its caller's chain and may re-enter instances the chain is
+        #: already in (see ``ComponentInstance.enter``).
+        self.chain = chain if chain is not None else self
+        #: True while suspended by ``thread.suspend`` (no ready_func: only an explicit resume).
+        self.suspended_explicitly = False
+
+    # -- states -------------------------------------------------------------------------------
+
+    @property
+    def waiting(self) -> bool:
+        return self.ready_func is not None
+
+    def ready(self) -> bool:
+        f = self.ready_func
+        return f is not None and f()
+
+    def start_waiting(self, ready_func: Callable[[], bool], cancellable: bool) -> None:
+        self.ready_func = ready_func
+        self.cancellable = cancellable
+        self.cancelled = False
+
+    def stop_waiting(self) -> bool:
+        """Leave the waiting state; returns whether the wait ended by cancellation."""
+        self.ready_func = None
+        c = self.cancelled
+        self.cancelled = False
+        return c
+
+    def wake(self) -> None:
+        """Something this thread may wait for happened: queue it if it is now ready."""
+        if self.ready_func is not None and not self.scheduled and self.ready_func():
+            scheduler.schedule(self)
+
+    def resume_cancelled(self) -> None:
+        """Resume a cancellable waiting thread with ``cancelled`` (task cancellation)."""
+        self.cancelled = True
+        self.ready_func = _always
+        scheduler.schedule(self)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def step(self) -> bool:
+        """Run the body until it blocks or ends; True once it has ended.
+
+        Exceptions (traps) propagate; the caller decides who they fail.
+        """
+        global _current
+        prev = _current
+        _current = self
+        try:
+            next(self.body)  # type: ignore[arg-type]
+        except StopIteration:
+            self.done = True
+            return True
+        finally:
+            _current = prev
+        return False
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "waiting" if self.ready_func else "running"
+        return f"<Thread {self.index} of {self.inst.name!r} {state}>"
 
 
-def current() -> GuestThread:
-    """The guest thread whose fibers are being polled right now."""
+def _always() -> bool:
+    return True
+
+
+_current: Thread | None = None
+
+
+def current() -> Thread:
+    """The thread whose fiber is running right now."""
     t = _current
     if t is None:
-        raise Trap("no guest thread is running")
+        raise Trap("no component thread is running")
     return t
 
 
-def poll_as(thread: GuestThread, poll: Callable[[], bool]) -> bool:
-    global _current
-    prev = _current
-    _current = thread
-    try:
-        return poll()
-    finally:
-        _current = prev
+def block(thread: Thread, ready_func: Callable[[], bool], finish: Callable[[bool], Any],
+          cancellable: bool = False) -> Any:
+    """Block ``thread`` (inside a built-in running on its fiber) until ``ready_func()``.
 
-
-async def _wait_for(w: Any) -> None:
-    if w is None:
-        await asyncio.sleep(0)
-        return
-    if w.done():
-        return
-    loop = asyncio.get_running_loop()
-    waiter = loop.create_future()
-
-    def wake(_: Any) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    w.add_done_callback(wake)
-    try:
-        await waiter
-    except asyncio.CancelledError:
-        w.remove_done_callback(wake)
-        w.cancel()
-        raise
-
-
-async def drive(thread: GuestThread, poll: Callable[[], bool]) -> None:
-    """Poll until ``poll`` reports completion, awaiting what the thread waits on in between."""
-    while not poll_as(thread, poll):
-        w = thread.wait
-        thread.wait = None
-        await _wait_for(w)
-
-
-_runner: asyncio.Runner | None = None
-
-
-def drive_sync(thread: GuestThread, poll: Callable[[], bool]) -> None:
-    """Like ``drive`` but from synchronous code: polls in place while nothing needs the loop,
-    and runs a private event loop only when the guest waits on host async work."""
-    if poll_as(thread, poll):
-        return
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError(
-            "a synchronous call into a component would block inside a running event loop; "
-            "use `await` instead"
-        )
-    global _runner
-    if _runner is None:
-        _runner = asyncio.Runner()
-
-    async def rest() -> None:
-        w = thread.wait
-        thread.wait = None
-        await _wait_for(w)
-        await drive(thread, poll)
-
-    _runner.run(rest())
-
-
-class CoroutineStep:
-    """Runs a host coroutine in place, on the calling guest's fiber, one step per poll.
-
-    The coroutine is stepped by hand (``send``), the way ``asyncio.Task`` does it, so a host
-    ``async def`` that finishes without awaiting anything costs no task and no loop turn. When
-    it awaits a future, the future becomes the guest thread's wait object.
+    Returns ``finish(cancelled)`` at once if the thread need not wait (``ready_func()`` already
+    holds, or a pending cancellation is delivered now), else a ``Pending`` that completes with
+    ``finish(cancelled)`` when the thread is resumed. Whoever makes ``ready_func`` true must
+    call ``thread.wake()``.
     """
+    task = thread.task
+    if task is not None and task.deliver_pending_cancel(cancellable):
+        return finish(True)
+    if ready_func():
+        return finish(False)
+    thread.start_waiting(ready_func, cancellable)
+    inst = thread.inst
 
-    __slots__ = ("coro", "finish", "awaiting")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], finish: Callable[[Any], Any]) -> None:
-        self.coro = coro
-        self.finish = finish
-        #: The future the coroutine is blocked on; it must not be resumed before it is done.
-        self.awaiting: Any = None
-
-    def poll(self) -> Any:
-        w = self.awaiting
-        if w is not None:
-            if not w.done():
-                current().wait = w
-                return NOT_READY
-            self.awaiting = None
-        try:
-            y = self.coro.send(None)
-        except StopIteration as stop:
-            return self.finish(stop.value)
-        if y is not None:
-            if getattr(y, "_asyncio_future_blocking", None) is None:
-                self.coro.close()
-                raise TypeError(f"host coroutine awaited {y!r}, which is not an asyncio future")
-            y._asyncio_future_blocking = False
-            self.awaiting = y
-        current().wait = y
+    def poll() -> Any:
+        if inst.poisoned:
+            thread.stop_waiting()
+            inst.raise_poisoned()
+        if thread.cancelled or ready_func():
+            return finish(thread.stop_waiting())
         return NOT_READY
 
-    def close(self) -> None:
-        self.coro.close()
+    return Pending(poll, thread.stop_waiting)
+
+
+class Scheduler:
+    """Runs ready threads from the asyncio loop, first in first out."""
+
+    __slots__ = ("ready", "armed_loop")
+
+    def __init__(self) -> None:
+        self.ready: deque[Thread] = deque()
+        self.armed_loop: asyncio.AbstractEventLoop | None = None
+
+    def schedule(self, thread: Thread) -> None:
+        thread.scheduled = True
+        self.ready.append(thread)
+        self.arm()
+
+    def arm(self) -> None:
+        if self.armed_loop is not None or not self.ready:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # armed by the next driver that awaits (see ``Scheduler.kick``)
+        self.armed_loop = loop
+        loop.call_soon(self.run)
+
+    def run(self) -> None:
+        self.armed_loop = None
+        ready = self.ready
+        for _ in range(len(ready)):
+            t = ready.popleft()
+            t.scheduled = False
+            if t.done or t.body is None:
+                continue
+            if t.ready_func is not None and not t.ready_func():
+                continue  # no longer ready; whoever makes it ready wakes it again
+            run_thread(t)
+        if ready:
+            self.arm()
+
+
+scheduler = Scheduler()
+
+
+def run_thread(t: Thread) -> None:
+    """Step ``t`` from the scheduler: a trap fails its task (and poisons its instance)."""
+    try:
+        t.step()
+    except BaseException as e:  # noqa: BLE001 - a trap ends the thread, not the loop
+        t.done = True
+        fail = t.task.fail if t.task is not None else None
+        if fail is not None:
+            fail(e)
+        elif not isinstance(e, Exception):
+            raise
+
+
+class HostCoroutine:
+    """Drives a host ``async def`` for a subtask, like a light ``asyncio.Task``.
+
+    The first step runs at once (on the calling guest's fiber); later steps run from the loop
+    when the awaited future completes. ``on_done(result)`` / ``on_error(exc)`` report the end.
+    """
+
+    __slots__ = ("coro", "on_done", "on_error", "awaiting", "finished")
+
+    def __init__(self, coro: Any, on_done: Callable[[Any], None],
+                 on_error: Callable[[BaseException], None]) -> None:
+        self.coro = coro
+        self.on_done = on_done
+        self.on_error = on_error
+        self.awaiting: Any = None
+        self.finished = False
+
+    def step(self, exc: BaseException | None = None) -> None:
+        self.awaiting = None
+        try:
+            y = self.coro.send(None) if exc is None else self.coro.throw(exc)
+        except StopIteration as stop:
+            self.finished = True
+            self.on_done(stop.value)
+            return
+        except BaseException as e:  # noqa: BLE001 - reported to the subtask
+            self.finished = True
+            self.on_error(e)
+            return
+        if y is None:
+            asyncio.get_running_loop().call_soon(self.step)
+            return
+        if getattr(y, "_asyncio_future_blocking", None) is None:
+            self.step(TypeError(f"host coroutine awaited {y!r}, which is not an asyncio future"))
+            return
+        y._asyncio_future_blocking = False
+        self.awaiting = y
+        y.add_done_callback(self._wakeup)
+
+    def _wakeup(self, _fut: Any) -> None:
+        if not self.finished:
+            self.step()
+
+    def cancel(self) -> None:
+        """Deliver cancellation: the awaited future is cancelled, so the coroutine sees
+        ``CancelledError`` where it waits (it may catch it and still return a value)."""
+        w = self.awaiting
+        if w is not None and not w.done():
+            w.cancel()

@@ -6,6 +6,14 @@
 
 from __future__ import annotations
 
-from wasmloop.validate.component import CanonOptions, ComponentInfo, ModuleInfo, validate
+from wasmloop.validate.component import (
+    DEFAULT_FEATURES,
+    FEATURES,
+    CanonOptions,
+    ComponentInfo,
+    ModuleInfo,
+    validate,
+)
 
-__all__ = ["CanonOptions", "ComponentInfo", "ModuleInfo", "validate"]
+__all__ = ["CanonOptions", "ComponentInfo", "DEFAULT_FEATURES", "FEATURES", "ModuleInfo",
+           "validate"]

@@ -148,9 +148,23 @@ class ComponentInfo(_Scope):
                 f"exports={list(self.type.exports)}>")
 
 
-def validate(component: ast.Component) -> ComponentInfo:
-    """Validate a decoded component and resolve its types; raise ``ValidationError``."""
-    v = _Validator()
+#: Component-model features that can be switched on or off, named as Wasmtime's ``-W
+#: component-model-NAME`` flags.
+FEATURES = frozenset({"async", "async-stackful", "more-async-builtins", "error-context",
+                      "threading"})
+#: What Wasmtime 49 enables by default (wasmloop matches it, so the same components validate).
+DEFAULT_FEATURES = frozenset({"async"})
+
+
+def validate(component: ast.Component,
+             features: frozenset[str] | None = None) -> ComponentInfo:
+    """Validate a decoded component and resolve its types; raise ``ValidationError``.
+
+    ``features`` (default ``DEFAULT_FEATURES``) gates the proposals that are not yet on by
+    default: stackful async lifts, the more-async built-ins (sync stream/future operations,
+    async cancellation), error contexts and the cooperative thread built-ins.
+    """
+    v = _Validator(DEFAULT_FEATURES if features is None else features)
     try:
         return v.component(component, None)
     except RecursionError:
@@ -209,7 +223,8 @@ def _is_named_value(t: object) -> bool:
 
 
 class _Validator:
-    def __init__(self) -> None:
+    def __init__(self, features: frozenset[str] = DEFAULT_FEATURES) -> None:
+        self.features = features
         #: id(own/borrow node) -> token of the resource index it was built from.
         self.handle_tokens: dict[int, object] = {}
         self.keep: list[object] = []
@@ -1113,6 +1128,8 @@ class _Validator:
         if opts.is_async and not ft.is_async:
             raise ValidationError("the `async` canonical option requires an async function "
                                   "type", off)
+        if opts.is_async and opts.callback is None:
+            self._gate("async-stackful", "`canon lift` with `async` and no `callback`", off)
         memo: dict[int, bool] = {}
         if any(contains_ptr(t, memo) for t in ft.param_types):
             self._require(opts, off, memory=True, realloc=True)
@@ -1160,11 +1177,31 @@ class _Validator:
         s.canon_opts[pos] = opts
         return self._push(s.core_funcs, flat_functype(ft, opts, "lower", addr), _S.CORE_FUNC)
 
+    def _gate(self, feature: str, what: str, off: int) -> None:
+        if feature not in self.features:
+            raise ValidationError(
+                f"{what} requires the component model {feature} feature "
+                f"(`-W component-model-{feature}=y`)", off)
+
+    def _gate_builtin(self, d: ast.CanonBuiltin) -> None:
+        op, off = d.op, d.offset
+        if op.startswith("error-context."):
+            self._gate("error-context", f"`{op}`", off)
+        elif op.startswith("thread.") and op != "thread.yield":
+            self._gate("threading", f"`{op}`", off)
+        elif op in ("subtask.cancel", "stream.cancel-read", "stream.cancel-write",
+                    "future.cancel-read", "future.cancel-write") and d.is_async:
+            self._gate("more-async-builtins", f"`{op} async`", off)
+        elif op in ("stream.read", "stream.write", "future.read", "future.write") and not any(
+                o.kind == "async" for o in d.options):
+            self._gate("more-async-builtins", f"`{op}` without `async`", off)
+
     def canon_builtin(self, s: ComponentInfo, pos: int,  # noqa: C901
                       d: ast.CanonBuiltin) -> tuple[ast.Sort, int]:
         off = d.offset
         op = d.op
         i32 = "i32"
+        self._gate_builtin(d)
         simple = _SIMPLE_BUILTINS.get(op)
         if simple is not None:
             return self._push(s.core_funcs, _core_sig(*simple), _S.CORE_FUNC)
@@ -1188,6 +1225,9 @@ class _Validator:
             if d.index is None or not 0 <= d.index < 2:
                 raise ValidationError(f"`{op}` slot index {d.index} out of bounds: must be "
                                       "less than 2", off)
+            if d.index != 0 and "threading" not in self.features:
+                # Wasmtime 49: the second slot comes with the threading feature.
+                raise ValidationError(f"`{op}` immediate must be zero: {d.index}", off)
             sig = _core_sig([], [t]) if op == "context.get" else _core_sig([t], [])
             return self._push(s.core_funcs, sig, _S.CORE_FUNC)
         if op == "task.return":
