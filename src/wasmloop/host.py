@@ -301,15 +301,32 @@ class Func:
         return result
 
     def call_sync(self, *args: Any) -> Any:
-        """Call from synchronous code (no running event loop): runs the call on a private
-        event loop, so host ``async def`` imports work as they do under ``await``."""
+        """Call from synchronous code (no running event loop).
+
+        The call starts at once on a private event loop that is marked running but not run;
+        only if the callee blocks (on a host ``async def`` import, say) does that loop run
+        until the call resolves. Scripts pay for no event-loop turn on calls that finish.
+        """
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             pass
         else:
             raise RuntimeError("call_sync cannot be used inside a running event loop; await instead")
-        return _private_runner().run(self(*args))
+        runner = _private_runner()
+        loop = runner.get_loop()
+        call = HostCall(self._f, args)
+        asyncio._set_running_loop(loop)
+        try:
+            call.start()
+        finally:
+            asyncio._set_running_loop(None)
+        if not call.done:
+            runner.run(call.wait())
+        elif loop._ready:  # type: ignore[attr-defined]
+            # Work the eager start scheduled (a woken thread, a host coroutine step): run it.
+            runner.run(asyncio.sleep(0))
+        return call.outcome()
 
     def __repr__(self) -> str:
         return f"<Func {self.name}: {self._f.type}>"

@@ -59,6 +59,17 @@ def _noop() -> None:
     return None
 
 
+def _raise(e: BaseException) -> None:
+    raise e
+
+
+def _list_of(args: Sequence[Any]) -> Callable[[], list[Any]]:
+    return lambda: list(args)
+
+
+_NOT_INLINE = (False, None)
+
+
 # ---------------------------------------------------------------------------------------------
 # The lift/lower context the ABI layer calls back into
 
@@ -285,6 +296,8 @@ class LiftedFunc(ComponentFunc):
         "is_async_lift",
         "callback",
         "needs_exclusive",
+        "sync_fast_path",
+        "_shared_cx",
     )
 
     def __init__(
@@ -314,6 +327,12 @@ class LiftedFunc(ComponentFunc):
         # The spec's exclusive lock (async-typed functions lifted without `async`, or with a
         # callback); synchronous functions hold the instance for their whole call instead.
         self.needs_exclusive = not is_async_lift or callback is not None
+        #: A synchronous function lifted synchronously: calls run inline when they can enter.
+        self.sync_fast_path = not is_async_lift and not ft.is_async
+        # The callee-side context only needs the task for borrowed parameters; without any it
+        # is the same for every call.
+        self._shared_cx = (None if any(contains_borrow(t) for _, t in ft.params)
+                           else CallContext(inst, memory, realloc_func, None))
 
     def call(
         self,
@@ -324,14 +343,19 @@ class LiftedFunc(ComponentFunc):
         sync: bool,
     ) -> OnCancel:
         inst = self.inst
-        inst.check_enter()
+        if inst._poison[0]:
+            inst.check_enter()
         task = Task(
             self.type, inst, self.is_async_lift, self.needs_exclusive, on_start, on_resolve, on_fail
         )
         task.func = self
-        chain = caller.chain if (sync and caller is not None) else None
-        thread = Thread(task, inst, chain)
+        thread = Thread(task, inst, caller.chain if (sync and caller is not None) else None)
         task.implicit_thread = thread
+        if self.sync_fast_path:
+            holder = inst.exclusive_thread
+            if holder is None or holder.chain is thread.chain:
+                self._call_sync_inline(task, thread)
+                return task.request_cancellation
         thread.body = self._body(task, thread)
         try:
             thread.step()
@@ -339,6 +363,119 @@ class LiftedFunc(ComponentFunc):
             thread.done = True
             task.fail(e)
         return task.request_cancellation
+
+    def call_from_host_inline(self, args: Sequence[Any], caller: Thread | None) -> Any:
+        """The host's fast path for a synchronous call: ``(True, result)`` when it finished
+        at once; ``(False, None)`` when it cannot take it (the caller then uses ``call``).
+
+        Same steps as ``call`` with the bookkeeping inlined: this is the path every
+        trivial export call takes.
+        """
+        inst = self.inst
+        if inst._poison[0]:
+            inst.check_enter()
+        holder = inst.exclusive_thread
+        chain = caller.chain if caller is not None else None
+        if holder is not None and (chain is None or holder.chain is not chain):
+            return _NOT_INLINE
+        box: list[Any] = []
+        task = Task(self.type, inst, False, True, _list_of(args), box.append, _raise)
+        task.func = self
+        thread = Thread(task, inst, chain)
+        task.implicit_thread = thread
+        prev = _thread._current
+        _thread._current = thread
+        try:
+            cx, fut = self._prologue(task, thread)
+            if not fut.poll():
+                # It blocked: hand the rest to a thread body like any other call.
+                thread.body = self._finish_sync_later(task, thread, cx, fut)
+                return (False, task)
+            self._epilogue_sync(task, thread, cx, fut)
+        except BaseException as e:
+            self._abort(task, thread)
+            if not isinstance(e, BadArgument):
+                inst.poison(e)
+                raise
+            raise e.error from None
+        finally:
+            _thread._current = prev
+        return (True, box[0])
+
+    def _call_sync_inline(self, task: Task, thread: Thread) -> None:
+        """A synchronous call that can enter at once: run it without a generator, and make
+        one only if the fiber blocks."""
+        inst = self.inst
+        prev = _thread._current
+        _thread._current = thread
+        try:
+            cx, fut = self._prologue(task, thread)
+            if fut.poll():
+                self._epilogue_sync(task, thread, cx, fut)
+                thread.done = True
+                return
+            thread.body = self._finish_sync_later(task, thread, cx, fut)
+        except BaseException as e:  # noqa: BLE001 - the trap fails the task, not the caller
+            self._abort(task, thread)
+            thread.done = True
+            task.fail(e)
+        finally:
+            _thread._current = prev
+        _ = inst
+
+    def _finish_sync_later(self, task: Task, thread: Thread, cx: CallContext,
+                           fut: Any) -> Generator[None, None, None]:
+        try:
+            while not fut.poll():
+                yield
+            self._epilogue_sync(task, thread, cx, fut)
+        except BaseException:
+            self._abort(task, thread)
+            raise
+
+    def _prologue(self, task: Task, thread: Thread) -> tuple[CallContext, Any]:
+        """Take the instance (synchronous functions), register the thread, lower the
+        arguments and start the core function on a fiber."""
+        inst = self.inst
+        if inst.exclusive_thread is None:
+            inst.exclusive_thread = thread
+        inst.exclusive_depth += 1
+        task.threads.append(thread)
+        thread.index = inst.threads.add(thread)
+        cx = self._shared_cx or CallContext(inst, self.memory, self.realloc_func, task)
+        try:
+            flat_args = self.abi.lower_params(cx, task.start())
+        except (TypeError, ValueError) as e:
+            raise BadArgument(e) from e
+        return cx, inst.store.call_async(self.core_func, flat_args)
+
+    def _epilogue_sync(self, task: Task, thread: Thread, cx: CallContext, fut: Any) -> None:
+        inst = self.inst
+        flat_results = fut.result()
+        result = self.abi.lift_results(cx, flat_results)
+        post_return = self.post_return
+        if post_return is not None:
+            # Before the result is delivered, so a trap in post-return fails the call (as in
+            # Wasmtime) rather than arriving after its caller has moved on.
+            inst.may_leave = False
+            try:
+                call_core_sync(inst, post_return, flat_results)
+            finally:
+                inst.may_leave = True
+        task.return_(result)
+        inst.release_exclusive()
+        task.unregister_thread(thread)
+
+    def _abort(self, task: Task, thread: Thread) -> None:
+        """Undo the prologue after a trap (the instance is poisoned by the caller)."""
+        inst = self.inst
+        if inst.exclusive_thread is thread:
+            inst.release_exclusive()
+        if thread in task.threads:
+            task.threads.remove(thread)
+        if thread.index is not None:
+            inst.threads.remove(thread.index)
+            thread.index = None
 
     # -- the implicit thread ------------------------------------------------------------------
 
@@ -733,6 +870,21 @@ class HostCall:
     def start(self) -> None:
         # A host function calling back into a component runs on the calling thread's chain.
         caller = _thread._current
+        func = self.func
+        if isinstance(func, LiftedFunc) and func.sync_fast_path:
+            done, value = func.call_from_host_inline(self.args, caller)
+            if done:
+                self.done = True
+                self.result = value
+                return
+            if value is not None:
+                # Started but blocked: follow it like a task started by ``call``.
+                task = value
+                task.on_resolve = self._on_resolve
+                task.on_fail = self._on_fail
+                self.on_cancel = task.request_cancellation
+                self.task = task
+                return
         self.on_cancel = self.func.call(
             self._on_start, self._on_resolve, self._on_fail, caller, True
         )
@@ -752,7 +904,7 @@ class HostCall:
                 if not fut.done():
                     fut.set_result(None)
 
-            task.exit_callbacks.append(done)
+            task.add_exit_callback(done)
             _thread.scheduler.arm()
             await fut
         if task.error is not None and self.error is None:

@@ -46,24 +46,17 @@ class Task:
         CANCEL_DELIVERED = 4
         RESOLVED = 5
 
-    __slots__ = (
-        "ft",
-        "inst",
-        "is_async_lift",
-        "needs_exclusive",
-        "on_start",
-        "on_resolve",
-        "on_fail",
-        "state",
-        "num_borrows",
-        "implicit_thread",
-        "threads",
-        "has_result",
-        "func",
-        "exited",
-        "error",
-        "exit_callbacks",
-    )
+    # No __slots__: most fields keep their class default for the whole life of a task, and
+    # leaving them unset makes creating one (once per call) cheaper.
+    num_borrows = 0
+    implicit_thread: Thread | None = None
+    has_result = False
+    #: The lifted function this task runs (task.return checks its options).
+    func: Any = None
+    #: True once every thread of the task has ended (``error`` set if one trapped).
+    exited = False
+    error: BaseException | None = None
+    exit_callbacks: list[Callable[[Task], None]] | tuple[()] = ()
 
     def __init__(
         self,
@@ -83,16 +76,12 @@ class Task:
         self.on_resolve = on_resolve
         self.on_fail = on_fail
         self.state = Task.State.INITIAL
-        self.num_borrows = 0
-        self.implicit_thread: Thread | None = None
         self.threads: list[Thread] = []
-        self.has_result = False
-        #: The lifted function this task runs (task.return checks its options).
-        self.func: Any = None
-        #: True once every thread of the task has ended (``error`` set if one trapped).
-        self.exited = False
-        self.error: BaseException | None = None
-        self.exit_callbacks: list[Callable[[Task], None]] = []
+
+    def add_exit_callback(self, cb: Callable[[Task], None]) -> None:
+        if not self.exit_callbacks:
+            self.exit_callbacks = []
+        self.exit_callbacks.append(cb)  # type: ignore[union-attr]
 
     def register_thread(self, thread: Thread) -> None:
         self.threads.append(thread)
@@ -113,9 +102,10 @@ class Task:
             return
         self.exited = True
         callbacks = self.exit_callbacks
-        self.exit_callbacks = []
-        for cb in callbacks:
-            cb(self)
+        if callbacks:
+            self.exit_callbacks = ()
+            for cb in callbacks:
+                cb(self)
 
     def start(self) -> list[Any]:
         self.state = Task.State.STARTED
