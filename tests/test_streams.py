@@ -35,6 +35,11 @@ class Mem:
     def view(self) -> memoryview:
         return self._view
 
+    def ensure(self, n: int) -> memoryview:
+        if n > len(self._view):
+            raise Trap(f"memory access out of bounds ({n} > {len(self._view)})")
+        return self._view
+
 
 class Cx:
     """A lift/lower context with a bump allocator for ``realloc``."""

@@ -190,8 +190,11 @@ class GuestBuffer:
                 raise Trap(f"{what} pointer not aligned")
             if memory is None:
                 raise Trap("canonical ABI needs a memory but none was given")
-            if ptr + length * info.size > len(memory.view()):
-                raise Trap("read pointer out of bounds of memory")
+            end = ptr + length * info.size
+            try:
+                memory.ensure(end)  # no C call while the cached view covers it
+            except Trap:
+                raise Trap("read pointer out of bounds of memory") from None
         self.info = info
         self.memory = memory
         self.cx = cx

@@ -86,37 +86,37 @@ class SharedFuture:
             if self.pending is not None:
                 self._notify_pending(DROPPED)
 
-    def read(self, party: Any, dst: Any) -> None:
+    # Like ``SharedStream``: the caller's result if its copy is over at once, else None.
+
+    def read(self, party: Any, dst: Any) -> CopyResult | None:
         # The spec asserts the writer cannot have dropped (guest writers must write first);
         # a host writer can, and the read then reports DROPPED, as in Wasmtime.
         if self.dropped:
-            party.on_copy_done(DROPPED)
-            return
+            return DROPPED
         p = self.pending
         if p is None:
             self.pending = party
-            return
+            return None
         inst = party.inst
         if inst is p.inst and inst is not None and self.info.kind == K_ABI:
             raise same_instance_trap()
         copy_items(p.buffer, dst, 1)
         self._notify_pending(COMPLETED)
-        party.on_copy_done(COMPLETED)
+        return COMPLETED
 
-    def write(self, party: Any, src: Any) -> None:
+    def write(self, party: Any, src: Any) -> CopyResult | None:
         if self.dropped:
-            party.on_copy_done(DROPPED)
-            return
+            return DROPPED
         p = self.pending
         if p is None:
             self.pending = party
-            return
+            return None
         inst = party.inst
         if inst is p.inst and inst is not None and self.info.kind == K_ABI:
             raise same_instance_trap()
         copy_items(src, p.buffer, 1)
         self._notify_pending(COMPLETED)
-        party.on_copy_done(COMPLETED)
+        return COMPLETED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,15 +207,18 @@ def _copy_factory(is_read: bool, inst: Any, t: T.FutureType, memory: Any, reallo
         e.index = i
         e.inst = inst
         e.state = COPYING
-        if is_read:
-            shared.read(e, buf)
-        else:
-            shared.write(e, buf)
-        if e.pending_event is None:
+        res = shared.read(e, buf) if is_read else shared.write(e, buf)
+        if res is None:
             if is_async:
                 return BLOCKED
             return block_for_event(e)
-        return e.get_pending_event()[2]
+        e.buffer = None
+        e.result = res
+        if res == COMPLETED or (res == DROPPED and not is_read):
+            e.state = DONE
+        else:
+            e.state = IDLE
+        return int(res)
 
     return handler, not is_async
 

@@ -94,14 +94,17 @@ class SharedStream:
             if self.pending is not None:
                 self._notify_pending(DROPPED)
 
-    def read(self, party: Any, dst: Any) -> None:
+    # ``read`` and ``write`` return the caller's result when its copy is over at once (the
+    # spec's ``on_copy_done`` on the caller followed at once by taking that event), or None
+    # when the caller's buffer was registered to wait for the other side.
+
+    def read(self, party: Any, dst: Any) -> CopyResult | None:
         if self.dropped:
-            party.on_copy_done(DROPPED)
-            return
+            return DROPPED
         p = self.pending
         if p is None:
             self.pending = party
-            return
+            return None
         inst = party.inst
         if inst is p.inst and inst is not None and self.info.kind == K_ABI:
             raise same_instance_trap()
@@ -112,19 +115,18 @@ class SharedStream:
             if m > 0:
                 copy_items(src, dst, m if m < k else k)
                 p.on_copy(self.reset_pending)
-            party.on_copy_done(COMPLETED)
-        else:
-            self._notify_pending(COMPLETED)
-            self.pending = party
+            return COMPLETED
+        self._notify_pending(COMPLETED)
+        self.pending = party
+        return None
 
-    def write(self, party: Any, src: Any) -> None:
+    def write(self, party: Any, src: Any) -> CopyResult | None:
         if self.dropped:
-            party.on_copy_done(DROPPED)
-            return
+            return DROPPED
         p = self.pending
         if p is None:
             self.pending = party
-            return
+            return None
         inst = party.inst
         if inst is p.inst and inst is not None and self.info.kind == K_ABI:
             raise same_instance_trap()
@@ -135,12 +137,12 @@ class SharedStream:
             if k > 0:
                 copy_items(src, dst, m if m < k else k)
                 p.on_copy(self.reset_pending)
-            party.on_copy_done(COMPLETED)
-        elif src.length == 0 and dst.length == 0:
-            party.on_copy_done(COMPLETED)
-        else:
-            self._notify_pending(COMPLETED)
-            self.pending = party
+            return COMPLETED
+        if src.length == 0 and dst.length == 0:
+            return COMPLETED
+        self._notify_pending(COMPLETED)
+        self.pending = party
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,15 +241,14 @@ def _copy_factory(is_read: bool, inst: Any, t: T.StreamType, memory: Any, reallo
         e.index = i
         e.inst = inst
         e.state = COPYING
-        if is_read:
-            shared.read(e, buf)
-        else:
-            shared.write(e, buf)
-        if e.pending_event is None:
+        res = shared.read(e, buf) if is_read else shared.write(e, buf)
+        if res is None:
             if is_async:
                 return BLOCKED
             return block_for_event(e)
-        return e.get_pending_event()[2]
+        e.buffer = None
+        e.state = DONE if res == DROPPED else IDLE
+        return res | (buf.progress << 4)
 
     return handler, not is_async
 
@@ -416,18 +417,22 @@ def _show(t: Any) -> str:
 
 
 def _run_host_op(end: HostEnd, op: Any, buf: Any) -> None:
-    """Register ``buf`` with the shared state; a trap while copying from or into the guest on
-    the other side poisons that guest's instance before it reaches the host."""
+    """Offer ``buf`` to the shared state (``end.result`` is set if the copy is over at once);
+    a trap while copying from or into the guest on the other side poisons that guest's
+    instance before it reaches the host."""
     shared = end.shared
     other = shared.pending
     end.buffer = buf
     end.result = None
+    end.reclaim = None
     try:
-        op(end, buf)
+        res = op(end, buf)
     except Trap:
         if other is not None and other.inst is not None:
             other.inst.poison()
         raise
+    if res is not None:
+        end.result = res
 
 
 class StreamReader(HostEnd):
