@@ -286,3 +286,211 @@ def test_stream_between_two_guests_is_one_memmove_per_copy(engine, monkeypatch):
     assert asyncio.run(main()) == expected(10_000)
     assert sum(moves) == 10_000
     assert all(0 < n <= 1000 for n in moves)
+
+
+# give(x): a future<u32> the guest resolves with x (async future.write, waits for the reader);
+# take(f): awaits f (async future.read) and returns its value + 1.
+FUTURES = """
+(component
+  (type $f (future u32))
+  (core module $Mem (memory (export "mem") 1))
+  (core instance $mem (instantiate $Mem))
+  (alias core export $mem "mem" (core memory $memory))
+  (core func $f.new (canon future.new $f))
+  (core func $f.write (canon future.write $f async (memory $memory)))
+  (core func $f.read (canon future.read $f async (memory $memory)))
+  (core func $f.drop-w (canon future.drop-writable $f))
+  (core func $f.drop-r (canon future.drop-readable $f))
+  (core func $ret-f (canon task.return (result $f)))
+  (core func $ret-u (canon task.return (result u32)))
+  (core func $ws.new (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "f.new" (func $f.new (result i64)))
+    (import "" "f.write" (func $f.write (param i32 i32) (result i32)))
+    (import "" "f.read" (func $f.read (param i32 i32) (result i32)))
+    (import "" "f.drop-w" (func $f.drop-w (param i32)))
+    (import "" "f.drop-r" (func $f.drop-r (param i32)))
+    (import "" "ret-f" (func $ret-f (param i32)))
+    (import "" "ret-u" (func $ret-u (param i32)))
+    (import "" "ws.new" (func $ws.new (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (global $h (mut i32) (i32.const 0))
+    (func $wait-on (param $h i32) (result i32)
+      (local $ws i32)
+      (global.set $h (local.get $h))
+      (local.set $ws (call $ws.new))
+      (call $join (local.get $h) (local.get $ws))
+      (i32.or (i32.const 2) (i32.shl (local.get $ws) (i32.const 4))))
+    (func (export "give") (param $x i32) (result i32)
+      (local $p i64) (local $w i32)
+      (local.set $p (call $f.new))
+      (local.set $w (i32.wrap_i64 (i64.shr_u (local.get $p) (i64.const 32))))
+      (call $ret-f (i32.wrap_i64 (local.get $p)))
+      (i32.store (i32.const 16) (local.get $x))
+      (if (i32.eq (call $f.write (local.get $w) (i32.const 16)) (i32.const -1))
+        (then (return (call $wait-on (local.get $w)))))
+      (call $f.drop-w (local.get $w))
+      (i32.const 0))
+    (func (export "give-cb") (param i32 i32 i32) (result i32)
+      (call $f.drop-w (global.get $h))
+      (i32.const 0))
+    (func $took (param $r i32) (result i32)
+      (call $f.drop-r (global.get $h))
+      (call $ret-u (if (result i32) (i32.eqz (local.get $r))
+        (then (i32.add (i32.load (i32.const 32)) (i32.const 1)))
+        (else (i32.sub (i32.const 0) (local.get $r)))))
+      (i32.const 0))
+    (func (export "take") (param $f i32) (result i32)
+      (local $r i32)
+      (global.set $h (local.get $f))
+      (local.set $r (call $f.read (local.get $f) (i32.const 32)))
+      (if (i32.eq (local.get $r) (i32.const -1))
+        (then (return (call $wait-on (local.get $f)))))
+      (call $took (local.get $r)))
+    (func (export "take-cb") (param i32 i32) (param $r i32) (result i32)
+      (call $took (local.get $r))))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "mem" (memory $memory))
+    (export "f.new" (func $f.new)) (export "f.write" (func $f.write))
+    (export "f.read" (func $f.read)) (export "f.drop-w" (func $f.drop-w))
+    (export "f.drop-r" (func $f.drop-r)) (export "ret-f" (func $ret-f))
+    (export "ret-u" (func $ret-u)) (export "ws.new" (func $ws.new))
+    (export "join" (func $join))))))
+  (func (export "give") async (param "x" u32) (result $f)
+    (canon lift (core func $m "give") async (callback (core func $m "give-cb"))))
+  (func (export "take") async (param "f" $f) (result u32)
+    (canon lift (core func $m "take") async (callback (core func $m "take-cb"))))
+)
+"""
+
+
+def test_futures_between_host_and_guests(engine):
+    async def main():
+        inst = await instantiate(engine, FUTURES)
+        other = await instantiate(engine, FUTURES)
+        fr = await inst.exports["give"](41)
+        assert isinstance(fr, streams.FutureReader)
+        assert await fr == 41
+        # host writer → guest reader, written after the guest started waiting
+        fw, fr2 = streams.future(T.U32)
+        call = asyncio.ensure_future(inst.exports["take"](fr2))
+        await asyncio.sleep(0)
+        fw.write(99)
+        assert await call == 100
+        # guest → guest (the host only passes the reader along)
+        assert await other.exports["take"](await inst.exports["give"](7)) == 8
+        # a host writer that goes away without a value: the guest's read reports DROPPED
+        fw3, fr3 = streams.future(T.U32)
+        fw3.close()
+        assert await inst.exports["take"](fr3) == (-1) & 0xFFFF_FFFF
+
+    asyncio.run(main())
+
+
+ERRORS = """
+(component
+  (core module $Mem
+    (memory (export "mem") 1)
+    (global $top (mut i32) (i32.const 0x800))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (global.get $top))
+      (global.set $top (i32.add (global.get $top) (local.get 3)))
+      (local.get $p)))
+  (core instance $mem (instantiate $Mem))
+  (alias core export $mem "mem" (core memory $memory))
+  (alias core export $mem "realloc" (core func $realloc))
+  (core func $ec.new (canon error-context.new (memory $memory)))
+  (core func $ec.msg (canon error-context.debug-message (memory $memory) (realloc $realloc)))
+  (core func $ec.drop (canon error-context.drop))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "ec.new" (func $ec.new (param i32 i32) (result i32)))
+    (import "" "ec.msg" (func $ec.msg (param i32 i32)))
+    (import "" "ec.drop" (func $ec.drop (param i32)))
+    (func (export "make") (param i32 i32) (result i32)
+      (call $ec.new (local.get 0) (local.get 1)))
+    (func (export "describe") (param $e i32) (result i32)
+      (call $ec.msg (local.get $e) (i32.const 0x100))
+      (call $ec.drop (local.get $e))
+      (i32.const 0x100)))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "mem" (memory $memory)) (export "ec.new" (func $ec.new))
+    (export "ec.msg" (func $ec.msg)) (export "ec.drop" (func $ec.drop))))))
+  (func (export "make") (param "msg" string) (result error-context)
+    (canon lift (core func $m "make") (memory $memory) (realloc $realloc)))
+  (func (export "describe") (param "e" error-context) (result string)
+    (canon lift (core func $m "describe") (memory $memory) (realloc $realloc)))
+)
+"""
+
+
+def test_error_contexts_cross_the_boundary(engine):
+    async def main():
+        inst = await instantiate(engine, ERRORS)
+        e = await inst.exports["make"]("disk on fire")
+        assert isinstance(e, streams.ErrorContext)
+        assert e.debug_message == "disk on fire"
+        assert await inst.exports["describe"](e) == "disk on fire"
+        assert await inst.exports["describe"](streams.ErrorContext("from the host")) \
+            == "from the host"
+
+    asyncio.run(main())
+
+
+# sum(s): a stackful async export whose core code uses synchronous stream.read (🚝/🚟):
+# the guest's fiber is suspended while it waits.
+STACKFUL = """
+(component
+  (type $s (stream u8))
+  (core module $Mem (memory (export "mem") 1))
+  (core instance $mem (instantiate $Mem))
+  (alias core export $mem "mem" (core memory $memory))
+  (core func $s.read (canon stream.read $s (memory $memory)))
+  (core func $s.drop-r (canon stream.drop-readable $s))
+  (core func $ret (canon task.return (result u32)))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "s.read" (func $s.read (param i32 i32 i32) (result i32)))
+    (import "" "s.drop-r" (func $s.drop-r (param i32)))
+    (import "" "ret" (func $ret (param i32)))
+    (func (export "sum") (param $s i32)
+      (local $r i32) (local $n i32) (local $i i32) (local $sum i32)
+      (loop $more
+        (local.set $r (call $s.read (local.get $s) (i32.const 0x100) (i32.const 64)))
+        (local.set $n (i32.shr_u (local.get $r) (i32.const 4)))
+        (local.set $i (i32.const 0))
+        (block $done (loop $add
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $sum (i32.add (local.get $sum)
+            (i32.load8_u (i32.add (i32.const 0x100) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $add)))
+        (br_if $more (i32.eqz (i32.and (local.get $r) (i32.const 0xf)))))
+      (call $s.drop-r (local.get $s))
+      (call $ret (local.get $sum))))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "mem" (memory $memory)) (export "s.read" (func $s.read))
+    (export "s.drop-r" (func $s.drop-r)) (export "ret" (func $ret))))))
+  (func (export "sum") async (param "s" $s) (result u32)
+    (canon lift (core func $m "sum") async))
+)
+"""
+
+
+def test_synchronous_stream_read_suspends_the_guest_fiber():
+    engine = wasmloop.Engine(features=["async-stackful", "more-async-builtins"])
+
+    async def main():
+        inst = await instantiate(engine, STACKFUL)
+        writer, reader = streams.stream(T.U8)
+        call = asyncio.ensure_future(inst.exports["sum"](reader))
+        async with writer:
+            for k in range(5):
+                await asyncio.sleep(0)
+                await writer.write(bytes([k + 1]) * 100)
+        assert await call == sum((k + 1) * 100 for k in range(5))
+
+    asyncio.run(main())
