@@ -177,7 +177,7 @@ class GuestBuffer:
     destination of a read (``write``). ``cx`` is the guest's lift/lower context, used only for
     element types that go through the canonical ABI."""
 
-    __slots__ = ("info", "memory", "cx", "ptr", "progress", "length", "encoding")
+    __slots__ = ("info", "memory", "cx", "ptr", "progress", "length", "encoding", "misaligned")
 
     guest = True
 
@@ -185,9 +185,12 @@ class GuestBuffer:
                  what: str, encoding: str = "utf8") -> None:
         if length > MAX_LENGTH:
             raise Trap("stream read/write count too large")
+        # Wasmtime 49 checks the bounds now but the alignment only when elements are copied
+        # (the spec checks both now): a misaligned buffer traps the copy that touches it.
+        self.misaligned = ""
         if info.kind != K_NONE and length > 0:
             if ptr & (info.align - 1):
-                raise Trap(f"{what} pointer not aligned")
+                self.misaligned = f"{what} pointer not aligned"
             if memory is None:
                 raise Trap("canonical ABI needs a memory but none was given")
             end = ptr + length * info.size
@@ -277,6 +280,7 @@ class HostSource:
 
     guest = False
     inst = None
+    misaligned = ""
 
     def __init__(self, info: ElemInfo, chunk: Any) -> None:
         self.info = info
@@ -327,6 +331,7 @@ class HostSink:
     __slots__ = ("info", "parts", "progress", "length")
 
     guest = False
+    misaligned = ""
 
     def __init__(self, info: ElemInfo, length: int) -> None:
         self.info = info
@@ -404,6 +409,8 @@ def unpack_numeric(info: ElemInfo, data: bytes) -> list[Any]:
 
 def copy_items(src: Any, dst: Any, n: int) -> None:
     """Move ``n`` elements from ``src`` (the writer's buffer) into ``dst`` (the reader's)."""
+    if src.misaligned or dst.misaligned:
+        raise Trap(src.misaligned or dst.misaligned)
     if src.guest and dst.guest:
         info = src.info
         if info.kind == K_RAW:
