@@ -21,11 +21,33 @@ from .errors import (
 )
 from .host import Component, Engine, Exports, Func, HostResource, Instance, Linker, run
 from .runtime.resource import Resource
+from .streams import (
+    BrokenResourceError,
+    ClosedResourceError,
+    EndOfStream,
+    ErrorContext,
+    FutureReader,
+    FutureWriter,
+    StreamReader,
+    StreamWriter,
+    future,
+    stream,
+)
 from .validate import FEATURES as ALL_FEATURES
 from .values import Err, Flags, Ok, Record, Some, Variant
 
 __all__ = [
     "ALL_FEATURES",
+    "BrokenResourceError",
+    "ClosedResourceError",
+    "EndOfStream",
+    "ErrorContext",
+    "FutureReader",
+    "FutureWriter",
+    "StreamReader",
+    "StreamWriter",
+    "future",
+    "stream",
     "Cancelled",
     "Component",
     "DecodeError",
