@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from test_streams_e2e import wired  # noqa: F401
 
+import wasmloop
 from wasmloop.wast import WastRunner
 
 PROBE = """(component
@@ -141,10 +142,17 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def engine() -> wasmloop.Engine:
+    # One engine for every case: the engine layer caches function types by engine address,
+    # and an engine freed and reallocated at the same address reuses a stale one (abort).
+    return wasmloop.Engine(features=["more-async-builtins"])
+
+
 @pytest.mark.parametrize("component,assertion", CASES)
-def test_matches_wasmtime(tmp_path, component, assertion):
+def test_matches_wasmtime(tmp_path, engine, component, assertion):
     path = tmp_path / "probe.wast"
     path.write_text(component + assertion + "\n")
-    res = WastRunner(features={"more-async-builtins"}).run_wast(path)
+    res = WastRunner(engine=engine).run_wast(path)
     assert res.failed == 0, res.failures
     assert res.passed == 2
