@@ -795,3 +795,19 @@ def test_same_host_func_type_in_two_engines_does_not_abort(tmp_path) -> None:
             f = store.host_func(ft, lambda caller, x: x + 1, can_suspend=can_suspend)
             assert store.call(f, (41,)) == (42,)
         store.close()
+
+
+def test_new_engines_after_old_ones_are_freed_do_not_reuse_function_types(tmp_path) -> None:
+    """A new engine may be allocated at a freed engine's address: cached function types of
+    the old one must not be handed to it (wasmtime aborts the process if they are)."""
+    import gc
+
+    ft = FuncType((ValKind.I32,), (ValKind.I32,))
+    for _ in range(20):
+        engine = CoreEngine(cache_dir=tmp_path)
+        store = Store(engine)
+        f = store.host_func(ft, lambda caller, x: x * 2, can_suspend=True)
+        assert store.call(f, (21,)) == (42,)
+        store.close()
+        del f, store, engine
+        gc.collect()

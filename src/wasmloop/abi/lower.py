@@ -314,6 +314,16 @@ def _elem_encoder(elem: T.ValType, enc: str) -> Callable[[Sequence[Any]], bytes]
             except (struct.error, OverflowError, TypeError):
                 return struct.pack(f"<{len(v)}{code}", *[conv(x) for x in v])
 
+        if kind in ("f32", "f64"):
+            plain = pack_prims
+
+            def pack_floats(v: Sequence[Any]) -> bytes:
+                out = plain(v)
+                if any(x != x for x in v):  # NaNs are stored canonical, as ``store`` does
+                    return plain([_CANONICAL_NAN if x != x else x for x in v])
+                return out
+
+            return pack_floats
         return pack_prims
     if isinstance(elem, T.RecordType | T.TupleType):
         plan = _struct_store_plan(elem)

@@ -378,6 +378,12 @@ def module_types(module: int) -> tuple[list[tuple[str, str, str, Any]], list[tup
 _functype_cache: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
 
 
+def forget_functypes(engine: int) -> None:
+    """Drop the cached function types of a deleted engine (see ``functype_ptr``)."""
+    for key in [k for k in _functype_cache if k[0] == engine]:
+        wasm_functype_delete(_functype_cache.pop(key))
+
+
 def functype_ptr(engine: int, params: tuple[int, ...], results: tuple[int, ...]) -> int:
     """A process-lifetime ``wasm_functype_t*`` for wasm valkinds ``params -> results``.
 

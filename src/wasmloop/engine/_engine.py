@@ -95,6 +95,9 @@ class CoreEngine:
         if ptr:
             self._modules = {}
             self._ptr = None
+            # Function types are tied to this engine: forget them, so a new engine that wasmtime
+            # allocates at the same address never reuses one (which aborts the process).
+            _capi.forget_functypes(ptr)
             _capi.wasm_engine_delete(ptr)  # stores and modules hold their own references
 
     # ----------------------------------------------------------------------------------------
