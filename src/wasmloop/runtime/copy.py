@@ -35,6 +35,7 @@ from ..abi import layout
 from ..abi.lift import lifter
 from ..abi.lower import lowerer
 from ..errors import Trap, WasmloopError
+from . import deadlock
 from .waitable import Waitable
 
 if TYPE_CHECKING:
@@ -489,6 +490,8 @@ class HostEnd:
         self.shared = shared
         self.buffer: Any = None
         self.result: CopyResult | None = None
+        # While the host holds this end it may still act on it: no deadlock can be declared.
+        deadlock.track_host_end(self)
         self.reclaim: Callable[[], None] | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.busy = False

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine import CoreFunc, Memory
 from ..errors import Trap
 from ..types import FuncType, ResourceType, contains_borrow
+from . import deadlock
 from . import thread as _thread
 from .resource import Resource, ResourceHandle, RuntimeResource, check_rt
 from .task import BadArgument, OnCancel, OnFail, OnResolve, OnStart, Subtask, Task
@@ -595,7 +596,10 @@ def _wait_to_enter(
         yield
     finally:
         inst.entry_waiters.remove(thread)
-    return thread.stop_waiting()
+    cancelled = thread.stop_waiting()
+    if inst.poisoned:
+        inst.raise_poisoned()
+    return cancelled
 
 
 def _yield_thread(
@@ -612,7 +616,10 @@ def _yield_thread(
         yield
     finally:
         inst.entry_waiters.remove(thread)
-    return thread.stop_waiting()
+    cancelled = thread.stop_waiting()
+    if inst.poisoned:
+        inst.raise_poisoned()
+    return cancelled
 
 
 def wait_for_event(
@@ -641,6 +648,8 @@ def wait_for_event(
             inst.entry_waiters.remove(thread)
         if thread.stop_waiting():
             return (EventCode.TASK_CANCELLED, 0, 0)
+        if inst.poisoned:
+            inst.raise_poisoned()
     return wset.get_pending_event()
 
 
@@ -725,8 +734,9 @@ def lower_import(
         if subtask.resolved():
             return finish(False)
         subtask.waiter = thread
-        return block(thread, subtask.resolved, finish)
+        return block(thread, subtask.resolved, finish, on_host=on_host)
 
+    on_host = isinstance(callee, HostFunc)
     return handler, True
 
 
@@ -906,7 +916,11 @@ class HostCall:
 
             task.add_exit_callback(done)
             _thread.scheduler.arm()
-            await fut
+            deadlock.register_waiter(fut, self)
+            try:
+                await fut
+            finally:
+                deadlock.unregister_waiter(fut)
         if task.error is not None and self.error is None:
             self.error = task.error
             self.outcome()
@@ -931,22 +945,40 @@ class HostCall:
 
     async def wait(self) -> None:
         loop = asyncio.get_running_loop()
-        self.waiter = loop.create_future()
         _thread.scheduler.arm()
-        try:
-            await asyncio.shield(self.waiter)
-        except asyncio.CancelledError:
-            if self.done:
-                return
-            if isinstance(self.func, LiftedFunc) and (
-                self.func.type.is_async or self.func.is_async_lift
-            ):
-                self.on_cancel()
-                if not self.done:
-                    await asyncio.shield(self.waiter)
-                return
-            self._abandon()
-            raise
+        cancelled_once = False
+        while not self.done:
+            self.waiter = fut = loop.create_future()
+            deadlock.register_waiter(fut, self)
+            try:
+                await fut
+            except asyncio.CancelledError:
+                if self.done:
+                    return
+                if not cancelled_once and isinstance(self.func, LiftedFunc) and (
+                    self.func.type.is_async or self.func.is_async_lift
+                ):
+                    # Deliver the cancellation to the guest, then wait for how it resolves.
+                    cancelled_once = True
+                    self.on_cancel()
+                    continue
+                self._abandon()
+                raise
+            finally:
+                deadlock.unregister_waiter(fut)
+                self.waiter = None
+
+    def describe(self) -> str:
+        inst = getattr(self.func, "inst", None)
+        where = f" in component instance {inst.name!r}" if inst is not None else ""
+        return f"a call of `{self.func.name or '?'}`{where}"
+
+    def fail_deadlock(self, trap: Trap) -> None:
+        task = self.task
+        if task is not None:
+            task.fail(trap)  # poisons the instance, reports to us
+        else:
+            self._on_fail(trap)
 
     def _abandon(self) -> None:
         if isinstance(self.func, LiftedFunc):

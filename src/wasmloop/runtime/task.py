@@ -167,6 +167,8 @@ class Task:
         A ``BadArgument`` (the host passed a value that does not fit the parameter types) fails
         the call without poisoning: no guest code ran on the bad value.
         """
+        if self.error is not None:
+            return  # already failed (a second thread of the task woke up to the poison)
         if isinstance(exc, BadArgument):
             exc = exc.error
         else:
