@@ -89,8 +89,12 @@ def _deadlocked(loop: asyncio.AbstractEventLoop) -> bool:
     scheduled = getattr(loop, "_scheduled", None)
     if scheduled is None or any(not h.cancelled() for h in scheduled):
         return False
-    if any(not hc.finished for hc in _host_coroutines):
-        return False
+    for hc in _host_coroutines:
+        if hc.finished:
+            continue
+        w = hc.awaiting
+        if w is None or (not w.done() and w.get_loop() is loop):
+            return False  # host work in flight on this loop (or about to step)
     if any(end.shared is not None for end in _host_ends):
         return False
     ours = {f for f in _waiters if not f.done()}

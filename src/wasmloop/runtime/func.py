@@ -25,7 +25,7 @@ from ..types import FuncType, ResourceType, contains_borrow
 from . import deadlock
 from . import thread as _thread
 from .resource import Resource, ResourceHandle, RuntimeResource, check_rt
-from .task import BadArgument, OnCancel, OnFail, OnResolve, OnStart, Subtask, Task
+from .task import CANCELLED, BadArgument, OnCancel, OnFail, OnResolve, OnStart, Subtask, Task
 from .thread import HostCoroutine, Thread, block
 from .waitable import EventCode, WaitableSet
 
@@ -43,17 +43,6 @@ __all__ = [
     "lower_import_async",
     "call_core_sync",
 ]
-
-
-class _Cancelled:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "CANCELLED"
-
-
-#: Passed to ``on_resolve`` when the callee was cancelled before producing a result.
-CANCELLED: Any = _Cancelled()
 
 
 def _noop() -> None:

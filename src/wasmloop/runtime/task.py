@@ -22,6 +22,17 @@ if TYPE_CHECKING:
     from .resource import ResourceHandle
     from .thread import Thread
 
+class _Cancelled:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CANCELLED"
+
+
+#: Passed to ``on_resolve`` when the callee was cancelled before producing a result.
+CANCELLED: Any = _Cancelled()
+
+
 class BadArgument(Exception):
     """Wraps the TypeError/ValueError raised while lowering a host-supplied argument."""
 
@@ -33,7 +44,7 @@ class BadArgument(Exception):
 __all__ = ["BadArgument", "Task", "Subtask", "OnStart", "OnResolve", "OnFail", "OnCancel"]
 
 OnStart = Callable[[], list[Any]]
-OnResolve = Callable[[Any], None]  # the result, or None if the task was cancelled
+OnResolve = Callable[[Any], None]  # the result, or CANCELLED if the task was cancelled
 OnFail = Callable[[BaseException], None]
 OnCancel = Callable[[], None]
 
@@ -159,7 +170,7 @@ class Task:
         if self.num_borrows > 0:
             raise Trap("borrow handles still remain at the end of the call")
         self.state = Task.State.RESOLVED
-        self.on_resolve(None)
+        self.on_resolve(CANCELLED)
 
     def fail(self, exc: BaseException) -> None:
         """A thread of this task trapped: the instance is poisoned and the caller is told.
