@@ -579,36 +579,60 @@ def _unpack_callback_result(packed: int) -> tuple[int, int]:
 def _wait_to_enter(
     inst: ComponentInstance, thread: Thread, ready: Callable[[], bool], cancellable: bool
 ) -> Generator[None, None, bool]:
-    inst.entry_waiters.append(thread)
+    """Wait to enter the instance (backpressure, the exclusive lock): the thread stays in
+    ``entry_waiters`` for the whole wait, since only their release can make it ready."""
+    inst.entry_waiters[thread] = None
     thread.start_waiting(ready, cancellable)
     try:
         yield
     finally:
-        inst.entry_waiters.remove(thread)
+        inst.entry_waiters.pop(thread, None)
     cancelled = thread.stop_waiting()
     if inst.poisoned:
         inst.raise_poisoned()
     return cancelled
+
+
+def _lock_gated(inst: ComponentInstance, thread: Thread, other: Callable[[], bool],
+                lock_free: Callable[[], bool]) -> Callable[[], bool]:
+    """A ready function for "``other()`` and the instance's lock is free" that puts the thread
+    in ``entry_waiters`` only when it is otherwise ready but the lock is taken. A thread waiting
+    for an event is thus not woken at every release of the lock: waking everyone would make
+    n calls in flight cost O(n²)."""
+
+    def ready() -> bool:
+        if not other():
+            return False
+        if lock_free():
+            return True
+        inst.entry_waiters[thread] = None
+        return False
+
+    return ready
 
 
 def _yield_thread(
     inst: ComponentInstance, thread: Thread, ready: Callable[[], bool]
 ) -> Generator[None, None, bool]:
-    """Let other work run, then wait until ``ready()``; True if cancelled meanwhile."""
+    """Let other work run, then wait until ``ready()`` (the lock is free); True if cancelled
+    meanwhile."""
     task = thread.task
     if task is not None and task.deliver_pending_cancel(True):
         return True
-    inst.entry_waiters.append(thread)
-    thread.start_waiting(ready, True)
+    thread.start_waiting(_lock_gated(inst, thread, _always_true, ready), True)
     _thread.scheduler.schedule(thread)
     try:
         yield
     finally:
-        inst.entry_waiters.remove(thread)
+        inst.entry_waiters.pop(thread, None)
     cancelled = thread.stop_waiting()
     if inst.poisoned:
         inst.raise_poisoned()
     return cancelled
+
+
+def _always_true() -> bool:
+    return True
 
 
 def wait_for_event(
@@ -622,19 +646,15 @@ def wait_for_event(
     task = thread.task
     if task is not None and task.deliver_pending_cancel(cancellable):
         return (EventCode.TASK_CANCELLED, 0, 0)
-
-    def ready_and_event() -> bool:
-        return bool(wset.pending) and ready()
-
-    if not ready_and_event():
+    if not (wset.pending and ready()):
         wset.waiters.append(thread)
-        inst.entry_waiters.append(thread)
-        thread.start_waiting(ready_and_event, cancellable)
+        thread.start_waiting(_lock_gated(inst, thread, wset.has_pending_event, ready),
+                             cancellable)
         try:
             yield
         finally:
             wset.waiters.remove(thread)
-            inst.entry_waiters.remove(thread)
+            inst.entry_waiters.pop(thread, None)
         if thread.stop_waiting():
             return (EventCode.TASK_CANCELLED, 0, 0)
         if inst.poisoned:

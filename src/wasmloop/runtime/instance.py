@@ -61,7 +61,9 @@ class ComponentInstance:
         self.num_waiting_to_enter = 0
         self.exclusive_thread: Any = None
         self.exclusive_depth = 0
-        self.entry_waiters: list[Any] = []
+        #: Threads that can run as soon as the instance's lock is released or backpressure
+        #: drops (insertion-ordered; see ``func._lock_gated``).
+        self.entry_waiters: dict[Any, None] = {}
 
     @property
     def poisoned(self) -> bool:
@@ -132,8 +134,9 @@ class ComponentInstance:
             self.wake_entry_waiters()
 
     def wake_entry_waiters(self) -> None:
-        if self.entry_waiters:
-            for t in list(self.entry_waiters):
+        waiters = self.entry_waiters
+        if waiters:
+            for t in list(waiters):
                 t.wake()
 
     def runtime_resource(self, rt: ResourceType) -> RuntimeResource:
