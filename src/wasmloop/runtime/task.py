@@ -131,8 +131,8 @@ class Task:
             if t is not None:
                 t.resume_cancelled()
             return
-        if s != Task.State.STARTED:
-            return
+        if s not in (Task.State.STARTED, Task.State.CANCEL_DELIVERED):
+            return  # a cancel already pending, or resolved
         if not self.is_async_lift and not self.ft.is_async:
             self.state = Task.State.PENDING_CANCEL
             return
@@ -163,8 +163,6 @@ class Task:
         self.on_resolve(result)
 
     def cancel(self) -> None:
-        if self.state == Task.State.RESOLVED:
-            raise Trap("`task.return` or `task.cancel` called more than once for current task")
         if self.state != Task.State.CANCEL_DELIVERED:
             raise Trap("`task.cancel` called by task which has not been cancelled")
         if self.num_borrows > 0:

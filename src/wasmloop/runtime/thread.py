@@ -110,10 +110,14 @@ class Thread:
             scheduler.schedule(self)
 
     def resume_cancelled(self) -> None:
-        """Resume a cancellable waiting thread with ``cancelled`` (task cancellation)."""
+        """Resume a cancellable waiting thread with ``cancelled`` (task cancellation), at once,
+        as the spec does: whoever cancels sees the outcome if the thread resolves now."""
         self.cancelled = True
         self.ready_func = _always
-        scheduler.schedule(self)
+        if self is _current or self.body is None:
+            scheduler.schedule(self)
+        else:
+            run_thread(self)
 
     # -- running ------------------------------------------------------------------------------
 
