@@ -397,12 +397,12 @@ def thread_new_indirect(env: BuiltinEnv) -> Built:
         _leave_check(inst)
         assert table is not None
         if fi >= table.size():
-            raise Trap("thread.new-indirect: table index out of bounds")
+            raise Trap("thread.new-indirect: out of bounds table access")
         f = table.get(fi)
         if f is None:
             raise Trap("thread.new-indirect: uninitialized table element")
         if tuple(f.type.params) != ("i32",) or f.type.results:
-            raise Trap("thread.new-indirect: the start function has the wrong type")
+            raise Trap("thread.new-indirect: start function does not match expected type")
         new = Thread(task, inst)
         new.suspended_explicitly = True
 
@@ -446,7 +446,7 @@ def thread_resume_later(env: BuiltinEnv) -> Built:
         _leave_check(inst)
         other = _get_thread(inst, i)
         if not other.suspended_explicitly:
-            raise Trap("thread.resume-later: the thread is not suspended")
+            raise Trap("cannot resume thread which is not suspended")
         _resume_soon(other)
 
     return handler, False
@@ -491,7 +491,7 @@ def _switch(env: BuiltinEnv, yield_first: bool, promote: bool) -> Built:
                 return (_yield_pending(thread, cancellable, int) if yield_first
                         else _suspend(thread, cancellable))
         elif not other.suspended_explicitly:
-            raise Trap("the thread to resume is not suspended")
+            raise Trap("cannot resume thread which is not suspended")
         task = thread.task
         if task is not None and task.deliver_pending_cancel(cancellable):
             return 1
