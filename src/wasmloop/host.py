@@ -14,7 +14,8 @@ from typing import Any
 from .binary import decode_component
 from .engine import CoreEngine, CoreModule, Store
 from .errors import LinkError
-from .runtime.func import ComponentFunc, HostCall, HostFunc
+from .runtime import thread as _thread
+from .runtime.func import ComponentFunc, HostCall, HostFunc, LiftedFunc
 from .runtime.instance import ComponentInstance
 from .runtime.instantiate import ExportBundle, FuncABICache, instantiate
 from .runtime.resource import RuntimeResource
@@ -282,8 +283,19 @@ class Func:
         return self._f.type
 
     async def __call__(self, *args: Any) -> Any:
-        call = HostCall(self._f, args)
-        call.start()
+        f = self._f
+        if f.__class__ is LiftedFunc and f.sync_fast_path:  # type: ignore[attr-defined]
+            done, value = f.call_from_host_inline(args, _thread._current)  # type: ignore[attr-defined]
+            if done:
+                return value
+            call = HostCall(f, args)
+            if value is not None:
+                call.adopt(value)
+            else:
+                call.start()
+        else:
+            call = HostCall(f, args)
+            call.start()
         if not call.done:
             await call.wait()
         return call.outcome()

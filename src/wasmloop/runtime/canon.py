@@ -115,7 +115,8 @@ def context_get(env: BuiltinEnv) -> Built:
     i = env.index
 
     def handler(_caller: Any) -> int:
-        return _thread.current().storage[i]
+        st = _thread.current().storage
+        return st[i] if st is not None else 0
 
     return handler, False
 
@@ -124,7 +125,10 @@ def context_set(env: BuiltinEnv) -> Built:
     i = env.index
 
     def handler(_caller: Any, v: int) -> None:
-        _thread.current().storage[i] = v
+        t = _thread.current()
+        if t.storage is None:
+            t.storage = [0, 0]
+        t.storage[i] = v
 
     return handler, False
 

@@ -53,8 +53,16 @@ def _raise(e: BaseException) -> None:
     raise e
 
 
-def _list_of(args: Sequence[Any]) -> Callable[[], list[Any]]:
-    return lambda: list(args)
+def _no_start() -> list[Any]:
+    raise AssertionError("arguments were already lowered")
+
+
+def _noop_resolve(_result: Any) -> None:
+    return None
+
+
+_STARTED = Task.State.STARTED
+_RESOLVED = Task.State.RESOLVED
 
 
 _NOT_INLINE = (False, None)
@@ -356,10 +364,12 @@ class LiftedFunc(ComponentFunc):
 
     def call_from_host_inline(self, args: Sequence[Any], caller: Thread | None) -> Any:
         """The host's fast path for a synchronous call: ``(True, result)`` when it finished
-        at once; ``(False, None)`` when it cannot take it (the caller then uses ``call``).
+        at once; ``(False, task)`` when it started but blocked (the task's ``on_resolve`` /
+        ``on_fail`` must then be set by the caller); ``(False, None)`` when it cannot enter
+        now (use ``call``).
 
-        Same steps as ``call`` with the bookkeeping inlined: this is the path every
-        trivial export call takes.
+        The same steps as ``call`` → ``_prologue`` → ``_epilogue_sync`` with the bookkeeping
+        inlined: this is the path every trivial export call takes.
         """
         inst = self.inst
         if inst._poison[0]:
@@ -368,20 +378,40 @@ class LiftedFunc(ComponentFunc):
         chain = caller.chain if caller is not None else None
         if holder is not None and (chain is None or holder.chain is not chain):
             return _NOT_INLINE
-        box: list[Any] = []
-        task = Task(self.type, inst, False, True, _list_of(args), box.append, _raise)
+        task = Task(self.type, inst, False, True, _no_start, _noop_resolve, _raise)
         task.func = self
+        task.state = _STARTED
         thread = Thread(task, inst, chain)
         task.implicit_thread = thread
+        if holder is None:
+            inst.exclusive_thread = thread
+        inst.exclusive_depth += 1
+        task.threads.append(thread)
+        thread.index = index = inst.threads.add(thread)
         prev = _thread._current
         _thread._current = thread
         try:
-            cx, fut = self._prologue(task, thread)
+            cx = self._shared_cx or CallContext(inst, self.memory, self.realloc_func, task)
+            try:
+                flat_args = self.abi.lower_params(cx, args)
+            except (TypeError, ValueError) as e:
+                raise BadArgument(e) from e
+            fut = inst.store.call_async(self.core_func, flat_args)
             if not fut.poll():
                 # It blocked: hand the rest to a thread body like any other call.
                 thread.body = self._finish_sync_later(task, thread, cx, fut)
                 return (False, task)
-            self._epilogue_sync(task, thread, cx, fut)
+            flat_results = fut.result()
+            result = self.abi.lift_results(cx, flat_results)
+            post_return = self.post_return
+            if post_return is not None:
+                inst.may_leave = False
+                try:
+                    call_core_sync(inst, post_return, flat_results)
+                finally:
+                    inst.may_leave = True
+            if task.num_borrows:
+                raise Trap("borrow handles still remain at the end of the call")
         except BaseException as e:
             self._abort(task, thread)
             if not isinstance(e, BadArgument):
@@ -390,7 +420,19 @@ class LiftedFunc(ComponentFunc):
             raise e.error from None
         finally:
             _thread._current = prev
-        return (True, box[0])
+        task.state = _RESOLVED
+        task.has_result = True
+        inst.exclusive_depth -= 1
+        if inst.exclusive_depth == 0:
+            inst.exclusive_thread = None
+            if inst.entry_waiters:
+                inst.wake_entry_waiters()
+        task.threads.clear()
+        inst.threads.remove(index)
+        thread.index = None
+        thread.done = True
+        task.exited = True
+        return (True, result)
 
     def _call_sync_inline(self, task: Task, thread: Thread) -> None:
         """A synchronous call that can enter at once: run it without a generator, and make
@@ -897,18 +939,20 @@ class HostCall:
                 self.result = value
                 return
             if value is not None:
-                # Started but blocked: follow it like a task started by ``call``.
-                task = value
-                task.on_resolve = self._on_resolve
-                task.on_fail = self._on_fail
-                self.on_cancel = task.request_cancellation
-                self.task = task
+                self.adopt(value)
                 return
         self.on_cancel = self.func.call(
             self._on_start, self._on_resolve, self._on_fail, caller, True
         )
         task = getattr(self.on_cancel, "__self__", None)
         self.task = task if isinstance(task, Task) else None
+
+    def adopt(self, task: Task) -> None:
+        """Follow a task that started inline and blocked, as if ``call`` had started it."""
+        task.on_resolve = self._on_resolve
+        task.on_fail = self._on_fail
+        self.on_cancel = task.request_cancellation
+        self.task = task
 
     async def wait_exit(self) -> None:
         """Wait until the callee task has ended entirely (an async task may go on running

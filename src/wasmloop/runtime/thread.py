@@ -46,41 +46,29 @@ Body = Generator[None, None, None]
 class Thread:
     """A thread of a task in a component instance."""
 
-    __slots__ = (
-        "task",
-        "inst",
-        "index",
-        "storage",
-        "cancellable",
-        "ready_func",
-        "cancelled",
-        "body",
-        "done",
-        "scheduled",
-        "chain",
-        "suspended_explicitly",
-        "__weakref__",
-    )
+    # No __slots__: a thread is made for every call, and most fields keep their class default
+    # for its whole life; leaving them unset makes that cheaper.
+    index: int | None = None
+    #: The two context slots (``context.get/set``), made on first set.
+    storage: list[int] | None = None
+    cancellable = False
+    #: Set while waiting: the thread may run again once this returns True.
+    ready_func: Callable[[], bool] | None = None
+    #: Set when the thread is resumed because its task was cancelled.
+    cancelled = False
+    body: Body | None = None
+    done = False
+    scheduled = False
+    #: True while suspended by ``thread.suspend`` (no ready_func: only an explicit resume).
+    suspended_explicitly = False
 
     def __init__(self, task: Task | None, inst: ComponentInstance, chain: Any = None) -> None:
         self.task = task
         self.inst = inst
-        self.index: int | None = None
-        self.storage = [0, 0]
-        self.cancellable = False
-        #: Set while waiting: the thread may run again once this returns True.
-        self.ready_func: Callable[[], bool] | None = None
-        #: Set when the thread is resumed because its task was cancelled.
-        self.cancelled = False
-        self.body: Body | None = None
-        self.done = False
-        self.scheduled = False
         #: Identity of the synchronous call chain this thread belongs to: a thread made for a
         #: synchronous call shares its caller's chain and may re-enter instances the chain is
-        #: already in (see ``ComponentInstance.enter``).
+        #: already in (see ``ComponentInstance.may_take_exclusive``).
         self.chain = chain if chain is not None else self
-        #: True while suspended by ``thread.suspend`` (no ready_func: only an explicit resume).
-        self.suspended_explicitly = False
 
     # -- states -------------------------------------------------------------------------------
 
