@@ -34,6 +34,7 @@ from .copy import (
     same_instance_trap,
 )
 from .stream import _run_host_op, _show, block_for_event, cancel_copy_factory
+from .typekey import runtime_type_key
 from .waitable import BLOCKED, EventCode
 
 __all__ = [
@@ -64,10 +65,13 @@ _SYNC_IN_SET = "waitable cannot be used synchronously while added to a waitable 
 class SharedFuture:
     """``SharedFutureImpl``: the rendezvous of one future's reader and writer."""
 
-    __slots__ = ("t", "info", "dropped", "pending")
+    __slots__ = ("t", "key", "info", "dropped", "pending")
 
-    def __init__(self, t: T.ValType | None) -> None:
+    def __init__(self, t: T.ValType | None, key: Any = None) -> None:
         self.t = t
+        #: The element type as the runtime sees it (see ``typekey``): what end type checks
+        #: compare, across component instances.
+        self.key = t if key is None else key
         self.info = elem_info(t)
         self.dropped = False
         self.pending: Any = None
@@ -148,21 +152,22 @@ class WritableFutureEnd(_FutureEnd):
     event_code = EventCode.FUTURE_WRITE
 
 
-def _elem_type_trap(e: Any, te: Any) -> None:
-    t = e.shared.t
-    if t is not te and t != te:
+def _elem_type_trap(e: Any, tkey: Any) -> None:
+    t = e.shared.key
+    if t is not tkey and t != tkey:
         raise Trap("handle is a future of a different type")
 
 
 def future_new(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
     """``canon future.new``: ``() -> i64`` (readable index | writable index << 32)."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
 
     def handler(_caller: Any) -> int:
         if not inst.may_leave:
             raise Trap("cannot leave component instance")
-        shared = SharedFuture(te)
+        shared = SharedFuture(te, tkey)
         ri = handles.add(ReadableFutureEnd(shared))
         wi = handles.add(WritableFutureEnd(shared))
         return ri | (wi << 32)
@@ -173,6 +178,7 @@ def future_new(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
 def _copy_factory(is_read: bool, inst: Any, t: T.FutureType, memory: Any, realloc: Any,
                   string_encoding: str, is_async: bool) -> tuple[Any, bool]:
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     info = elem_info(te)
     cx = make_context(inst, memory, realloc) if info.kind == K_ABI else None
     handles = inst.handles
@@ -196,8 +202,8 @@ def _copy_factory(is_read: bool, inst: Any, t: T.FutureType, memory: Any, reallo
                 raise Trap(_BUSY)
             raise Trap("handle is not a future")
         shared = e.shared
-        if shared.t is not te:
-            _elem_type_trap(e, te)
+        if shared.key is not tkey:
+            _elem_type_trap(e, tkey)
         if e.state != IDLE:
             raise done_trap(e) if e.state == DONE else Trap(_BUSY)
         if e.wset is not None and not is_async:
@@ -250,6 +256,7 @@ def future_cancel_write(inst: Any, t: T.FutureType, is_async: bool = True) -> tu
 def future_drop_readable(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
     """``canon future.drop-readable``: ``(i32) -> ()``."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
 
     def handler(_caller: Any, i: int) -> None:
@@ -260,8 +267,8 @@ def future_drop_readable(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
             if type(e) is WritableFutureEnd:
                 raise Trap("handle is not a readable end of a future")
             raise Trap("handle is not a future")
-        if e.shared.t is not te:
-            _elem_type_trap(e, te)
+        if e.shared.key is not tkey:
+            _elem_type_trap(e, tkey)
         if e.copying():
             raise Trap("cannot remove busy future")
         handles.remove(i)
@@ -274,6 +281,7 @@ def future_drop_writable(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
     """``canon future.drop-writable``: ``(i32) -> ()``; traps unless the write completed or
     the reader was seen dropped."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
 
     def handler(_caller: Any, i: int) -> None:
@@ -284,8 +292,8 @@ def future_drop_writable(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
             if type(e) is ReadableFutureEnd:
                 raise Trap("passed read end to `future.drop-writable`")
             raise Trap("handle is not a future")
-        if e.shared.t is not te:
-            _elem_type_trap(e, te)
+        if e.shared.key is not tkey:
+            _elem_type_trap(e, tkey)
         if e.copying():
             raise Trap("cannot drop busy future")
         if e.state != DONE:
@@ -309,8 +317,9 @@ def lift_future(cx: Any, t: T.FutureType, i: int) -> FutureReader:
             raise Trap("handle is not a readable end of a future")
         raise Trap("handle is not a future")
     te = t.elem
-    if e.shared.t is not te:
-        _elem_type_trap(e, te)
+    tkey = runtime_type_key(te, cx.inst)
+    if e.shared.key is not tkey:
+        _elem_type_trap(e, tkey)
     if e.state != IDLE:
         if e.state == DONE:
             raise Trap("cannot lift future after previous read succeeded")
@@ -327,7 +336,7 @@ def lower_future(cx: Any, t: T.FutureType, v: Any) -> int:
         raise TypeError(f"expected a wasmloop.FutureReader for {_show(t)}, got "
                         f"{type(v).__name__}")
     s = v.shared
-    if s is not None and s.t != t.elem:
+    if s is not None and s.key != runtime_type_key(t.elem, cx.inst):
         raise TypeError(f"expected a reader of {_show(t)}, got one of future<{_show(s.t)}>")
     if v._has_value:
         raise TypeError("this FutureReader was already read")

@@ -37,6 +37,7 @@ from .copy import (
     make_context,
     same_instance_trap,
 )
+from .typekey import runtime_type_key
 from .waitable import BLOCKED, EventCode
 
 __all__ = [
@@ -68,10 +69,13 @@ _SYNC_IN_SET = "waitable cannot be used synchronously while added to a waitable 
 class SharedStream:
     """``SharedStreamImpl``: the rendezvous of one stream's reader and writer."""
 
-    __slots__ = ("t", "info", "dropped", "pending")
+    __slots__ = ("t", "key", "info", "dropped", "pending")
 
-    def __init__(self, t: T.ValType | None) -> None:
+    def __init__(self, t: T.ValType | None, key: Any = None) -> None:
         self.t = t
+        #: The element type as the runtime sees it (see ``typekey``): what end type checks
+        #: compare, across component instances.
+        self.key = t if key is None else key
         self.info = elem_info(t)
         self.dropped = False
         #: The party (end) whose buffer waits for the other side, if any.
@@ -175,9 +179,9 @@ class WritableStreamEnd(_StreamEnd):
     event_code = EventCode.STREAM_WRITE
 
 
-def _elem_type_trap(e: Any, te: Any) -> None:
-    t = e.shared.t
-    if t is not te and t != te:
+def _elem_type_trap(e: Any, tkey: Any) -> None:
+    t = e.shared.key
+    if t is not tkey and t != tkey:
         raise Trap("handle is a stream of a different type")
 
 
@@ -197,12 +201,13 @@ def block_for_event(e: CopyEnd) -> Any:
 def stream_new(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
     """``canon stream.new``: ``() -> i64`` (readable index | writable index << 32)."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
 
     def handler(_caller: Any) -> int:
         if not inst.may_leave:
             raise Trap("cannot leave component instance")
-        shared = SharedStream(te)
+        shared = SharedStream(te, tkey)
         ri = handles.add(ReadableStreamEnd(shared))
         wi = handles.add(WritableStreamEnd(shared))
         return ri | (wi << 32)
@@ -213,6 +218,7 @@ def stream_new(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
 def _copy_factory(is_read: bool, inst: Any, t: T.StreamType, memory: Any, realloc: Any,
                   string_encoding: str, is_async: bool) -> tuple[Any, bool]:
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     info = elem_info(te)
     cx = make_context(inst, memory, realloc) if info.kind == K_ABI else None
     handles = inst.handles
@@ -230,8 +236,8 @@ def _copy_factory(is_read: bool, inst: Any, t: T.StreamType, memory: Any, reallo
                 raise Trap(_BUSY)
             raise Trap("handle is not a stream")
         shared = e.shared
-        if shared.t is not te:
-            _elem_type_trap(e, te)
+        if shared.key is not tkey:
+            _elem_type_trap(e, tkey)
         if e.state != IDLE:
             raise Trap(done_msg if e.state == DONE else _BUSY)
         if e.wset is not None and not is_async:
@@ -269,6 +275,7 @@ def cancel_copy_factory(EndT: type, OtherT: type, kind: str, inst: Any, t: Any,
                         is_async: bool, convert_completed: bool) -> tuple[Any, bool]:
     """``cancel_copy`` for streams and futures (``kind`` is "stream" or "future")."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
     is_read = EndT.event_code in (EventCode.STREAM_READ, EventCode.FUTURE_READ)
     op = "read" if is_read else "write"
@@ -282,8 +289,8 @@ def cancel_copy_factory(EndT: type, OtherT: type, kind: str, inst: Any, t: Any,
         e = handles.get(i)
         if type(e) is not EndT:
             raise Trap(wrong_end if type(e) is OtherT else f"handle is not a {kind}")
-        st = e.shared.t
-        if st is not te and st != te:
+        st = e.shared.key
+        if st is not tkey and st != tkey:
             raise Trap(f"handle is a {kind} of a different type")
         if e.state != COPYING or e.sync_waiter is not None:
             raise Trap(not_pending)
@@ -323,6 +330,7 @@ def stream_cancel_write(inst: Any, t: T.StreamType, is_async: bool = True) -> tu
 def stream_drop_readable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
     """``canon stream.drop-readable``: ``(i32) -> ()``."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
 
     def handler(_caller: Any, i: int) -> None:
@@ -333,8 +341,8 @@ def stream_drop_readable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
             if type(e) is WritableStreamEnd:
                 raise Trap("handle is not a readable end of a stream")
             raise Trap("handle is not a stream")
-        if e.shared.t is not te:
-            _elem_type_trap(e, te)
+        if e.shared.key is not tkey:
+            _elem_type_trap(e, tkey)
         if e.copying():
             raise Trap("cannot remove busy stream")
         handles.remove(i)
@@ -346,6 +354,7 @@ def stream_drop_readable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
 def stream_drop_writable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
     """``canon stream.drop-writable``: ``(i32) -> ()``."""
     te = t.elem
+    tkey = runtime_type_key(te, inst)
     handles = inst.handles
 
     def handler(_caller: Any, i: int) -> None:
@@ -356,8 +365,8 @@ def stream_drop_writable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
             if type(e) is ReadableStreamEnd:
                 raise Trap("passed read end to `stream.drop-writable`")
             raise Trap("handle is not a stream")
-        if e.shared.t is not te:
-            _elem_type_trap(e, te)
+        if e.shared.key is not tkey:
+            _elem_type_trap(e, tkey)
         if e.copying():
             raise Trap("cannot drop busy stream")
         handles.remove(i)
@@ -380,8 +389,9 @@ def lift_stream(cx: Any, t: T.StreamType, i: int) -> StreamReader:
             raise Trap("handle is not a readable end of a stream")
         raise Trap("handle is not a stream")
     te = t.elem
-    if e.shared.t is not te:
-        _elem_type_trap(e, te)
+    tkey = runtime_type_key(te, cx.inst)
+    if e.shared.key is not tkey:
+        _elem_type_trap(e, tkey)
     if e.state != IDLE:
         if e.state == DONE:
             raise Trap("cannot lift stream after being notified that the writable end dropped")
@@ -399,7 +409,7 @@ def lower_stream(cx: Any, t: T.StreamType, v: Any) -> int:
         raise TypeError(f"expected a wasmloop.StreamReader for {_show(t)}, got "
                         f"{type(v).__name__}")
     s = v.shared
-    if s is not None and s.t != t.elem:
+    if s is not None and s.key != runtime_type_key(t.elem, cx.inst):
         raise TypeError(f"expected a reader of {_show(t)}, got one of "
                         f"stream<{_show(s.t)}>")
     if v._leftover is not None:
