@@ -354,6 +354,10 @@ class LiftedFunc(ComponentFunc):
             if holder is None or holder.chain is thread.chain:
                 self._call_sync_inline(task, thread)
                 return task.request_cancellation
+        elif (self.callback is not None and inst.backpressure == 0
+              and not inst.num_waiting_to_enter and inst.may_take_exclusive(thread)):
+            self._call_callback_inline(task, thread)
+            return task.request_cancellation
         thread.body = self._body(task, thread)
         try:
             thread.step()
@@ -433,6 +437,49 @@ class LiftedFunc(ComponentFunc):
         thread.done = True
         task.exited = True
         return (True, result)
+
+    def _call_callback_inline(self, task: Task, thread: Thread) -> None:
+        """An async call with a callback that can enter at once: run its first core call
+        inline; a generator takes over only if it waits (the callback loop)."""
+        inst = self.inst
+        prev = _thread._current
+        _thread._current = thread
+        try:
+            cx, fut = self._prologue(task, thread)
+            if not fut.poll():
+                thread.body = self._callback_rest(task, thread, fut, 0)
+                return
+            packed = fut.result()[0]
+            if packed & 0xF == 0:  # EXIT at once
+                inst.release_exclusive()
+                thread.done = True
+                task.unregister_thread(thread)
+                return
+            _unpack_callback_result(packed)
+            thread.body = self._callback_rest(task, thread, None, packed)
+            thread.step()
+        except BaseException as e:  # noqa: BLE001 - the trap fails the task, not the caller
+            self._abort(task, thread)
+            thread.done = True
+            task.fail(e)
+        finally:
+            _thread._current = prev
+
+    def _callback_rest(self, task: Task, thread: Thread, fut: Any,
+                       packed: int) -> Generator[None, None, None]:
+        inst = self.inst
+        try:
+            if fut is not None:
+                while not fut.poll():
+                    yield
+                packed = fut.result()[0]
+            yield from self._callback_loop(task, thread, packed)
+        except BaseException:
+            self._abort(task, thread)
+            raise
+        if inst.exclusive_thread is thread:
+            inst.release_exclusive()
+        task.unregister_thread(thread)
 
     def _call_sync_inline(self, task: Task, thread: Thread) -> None:
         """A synchronous call that can enter at once: run it without a generator, and make
