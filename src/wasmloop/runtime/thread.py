@@ -204,8 +204,9 @@ class Scheduler:
         self.armed_loop = loop
         loop.call_soon(self.run)
 
-    #: Thread steps one scheduler run may take before yielding to the asyncio loop: threads
-    #: that become ready while it runs (a writer wakes its reader) go on in the same run,
+    #: Thread steps one scheduler run may take, beyond the threads ready when it started,
+    #: before yielding to the asyncio loop: threads that become ready while it runs (a writer
+    #: wakes its reader) go on in the same run,
     #: which saves a loop iteration (and a ``select``) per hand-off, while other asyncio work
     #: still gets its turn.
     BUDGET = 64
@@ -213,7 +214,7 @@ class Scheduler:
     def run(self) -> None:
         self.armed_loop = None
         ready = self.ready
-        for _ in range(self.BUDGET):
+        for _ in range(len(ready) + self.BUDGET):
             if not ready:
                 break
             t = ready.popleft()
