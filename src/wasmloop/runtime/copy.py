@@ -562,3 +562,32 @@ def make_context(inst: Any, memory: Any, realloc: Any) -> Any:
     from .func import CallContext
 
     return CallContext(inst, memory, realloc, None)
+
+
+def drop_end_factory(end_type: type, other_type: type, kind: str, inst: Any, tkey: Any, *,
+                     wrong_end: str, busy: str,
+                     not_done: str | None = None) -> tuple[Any, bool]:
+    """``canon {stream,future}.drop-{readable,writable}`` for one end type: ``(i32) -> ()``.
+
+    ``tkey`` is the element type as ``typekey.runtime_type_key`` gives it for ``inst``;
+    ``not_done`` (future writers) traps unless the end is DONE (it wrote, or saw the reader
+    drop)."""
+    handles = inst.handles
+
+    def handler(_caller: Any, i: int) -> None:
+        if not inst.may_leave:
+            raise Trap("cannot leave component instance")
+        e = handles.get(i)
+        if type(e) is not end_type:
+            raise Trap(wrong_end if type(e) is other_type else f"handle is not a {kind}")
+        key = e.shared.key
+        if key is not tkey and key != tkey:
+            raise Trap(f"handle is a {kind} of a different type")
+        if e.copying():
+            raise Trap(busy)
+        if not_done is not None and e.state != CopyState.DONE:
+            raise Trap(not_done)
+        handles.remove(i)
+        e.drop()
+
+    return handler, False

@@ -29,6 +29,7 @@ from .copy import (
     HostSink,
     HostSource,
     copy_items,
+    drop_end_factory,
     elem_info,
     make_context,
     same_instance_trap,
@@ -255,53 +256,22 @@ def future_cancel_write(inst: Any, t: T.FutureType, is_async: bool = True) -> tu
 
 def future_drop_readable(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
     """``canon future.drop-readable``: ``(i32) -> ()``."""
-    te = t.elem
-    tkey = runtime_type_key(te, inst)
-    handles = inst.handles
-
-    def handler(_caller: Any, i: int) -> None:
-        if not inst.may_leave:
-            raise Trap("cannot leave component instance")
-        e = handles.get(i)
-        if type(e) is not ReadableFutureEnd:
-            if type(e) is WritableFutureEnd:
-                raise Trap("handle is not a readable end of a future")
-            raise Trap("handle is not a future")
-        if e.shared.key is not tkey:
-            _elem_type_trap(e, tkey)
-        if e.copying():
-            raise Trap("cannot remove busy future")
-        handles.remove(i)
-        e.drop()
-
-    return handler, False
+    return drop_end_factory(
+        ReadableFutureEnd, WritableFutureEnd, "future", inst, runtime_type_key(t.elem, inst),
+        wrong_end="handle is not a readable end of a future",
+        busy="cannot remove busy future",
+    )
 
 
 def future_drop_writable(inst: Any, t: T.FutureType) -> tuple[Any, bool]:
     """``canon future.drop-writable``: ``(i32) -> ()``; traps unless the write completed or
     the reader was seen dropped."""
-    te = t.elem
-    tkey = runtime_type_key(te, inst)
-    handles = inst.handles
-
-    def handler(_caller: Any, i: int) -> None:
-        if not inst.may_leave:
-            raise Trap("cannot leave component instance")
-        e = handles.get(i)
-        if type(e) is not WritableFutureEnd:
-            if type(e) is ReadableFutureEnd:
-                raise Trap("passed read end to `future.drop-writable`")
-            raise Trap("handle is not a future")
-        if e.shared.key is not tkey:
-            _elem_type_trap(e, tkey)
-        if e.copying():
-            raise Trap("cannot drop busy future")
-        if e.state != DONE:
-            raise Trap("cannot drop future write end without first writing a value")
-        handles.remove(i)
-        e.drop()
-
-    return handler, False
+    return drop_end_factory(
+        WritableFutureEnd, ReadableFutureEnd, "future", inst, runtime_type_key(t.elem, inst),
+        wrong_end="passed read end to `future.drop-writable`",
+        busy="cannot drop busy future",
+        not_done="cannot drop future write end without first writing a value",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

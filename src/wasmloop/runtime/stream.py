@@ -33,6 +33,7 @@ from .copy import (
     HostSink,
     HostSource,
     copy_items,
+    drop_end_factory,
     elem_info,
     make_context,
     same_instance_trap,
@@ -329,50 +330,20 @@ def stream_cancel_write(inst: Any, t: T.StreamType, is_async: bool = True) -> tu
 
 def stream_drop_readable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
     """``canon stream.drop-readable``: ``(i32) -> ()``."""
-    te = t.elem
-    tkey = runtime_type_key(te, inst)
-    handles = inst.handles
-
-    def handler(_caller: Any, i: int) -> None:
-        if not inst.may_leave:
-            raise Trap("cannot leave component instance")
-        e = handles.get(i)
-        if type(e) is not ReadableStreamEnd:
-            if type(e) is WritableStreamEnd:
-                raise Trap("handle is not a readable end of a stream")
-            raise Trap("handle is not a stream")
-        if e.shared.key is not tkey:
-            _elem_type_trap(e, tkey)
-        if e.copying():
-            raise Trap("cannot remove busy stream")
-        handles.remove(i)
-        e.drop()
-
-    return handler, False
+    return drop_end_factory(
+        ReadableStreamEnd, WritableStreamEnd, "stream", inst, runtime_type_key(t.elem, inst),
+        wrong_end="handle is not a readable end of a stream",
+        busy="cannot remove busy stream",
+    )
 
 
 def stream_drop_writable(inst: Any, t: T.StreamType) -> tuple[Any, bool]:
     """``canon stream.drop-writable``: ``(i32) -> ()``."""
-    te = t.elem
-    tkey = runtime_type_key(te, inst)
-    handles = inst.handles
-
-    def handler(_caller: Any, i: int) -> None:
-        if not inst.may_leave:
-            raise Trap("cannot leave component instance")
-        e = handles.get(i)
-        if type(e) is not WritableStreamEnd:
-            if type(e) is ReadableStreamEnd:
-                raise Trap("passed read end to `stream.drop-writable`")
-            raise Trap("handle is not a stream")
-        if e.shared.key is not tkey:
-            _elem_type_trap(e, tkey)
-        if e.copying():
-            raise Trap("cannot drop busy stream")
-        handles.remove(i)
-        e.drop()
-
-    return handler, False
+    return drop_end_factory(
+        WritableStreamEnd, ReadableStreamEnd, "stream", inst, runtime_type_key(t.elem, inst),
+        wrong_end="passed read end to `stream.drop-writable`",
+        busy="cannot drop busy stream",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
