@@ -405,15 +405,7 @@ class LiftedFunc(ComponentFunc):
                 # It blocked: hand the rest to a thread body like any other call.
                 thread.body = self._finish_sync_later(task, thread, cx, fut)
                 return (False, task)
-            flat_results = fut.result()
-            result = self.abi.lift_results(cx, flat_results)
-            post_return = self.post_return
-            if post_return is not None:
-                inst.may_leave = False
-                try:
-                    call_core_sync(inst, post_return, flat_results)
-                finally:
-                    inst.may_leave = True
+            result = self._lift_results(cx, fut.result())
             if task.num_borrows:
                 raise Trap("borrow handles still remain at the end of the call")
         except BaseException as e:
@@ -530,20 +522,24 @@ class LiftedFunc(ComponentFunc):
 
     def _epilogue_sync(self, task: Task, thread: Thread, cx: CallContext, fut: Any) -> None:
         inst = self.inst
-        flat_results = fut.result()
+        task.return_(self._lift_results(cx, fut.result()))
+        inst.release_exclusive()
+        task.unregister_thread(thread)
+
+    def _lift_results(self, cx: CallContext, flat_results: Sequence[Any]) -> Any:
+        """Lift a synchronous lift's results, then run post-return — before the result is
+        delivered, so a trap in post-return fails the call (as in Wasmtime) rather than
+        arriving after the caller has moved on."""
         result = self.abi.lift_results(cx, flat_results)
         post_return = self.post_return
         if post_return is not None:
-            # Before the result is delivered, so a trap in post-return fails the call (as in
-            # Wasmtime) rather than arriving after its caller has moved on.
+            inst = self.inst
             inst.may_leave = False
             try:
                 call_core_sync(inst, post_return, flat_results)
             finally:
                 inst.may_leave = True
-        task.return_(result)
-        inst.release_exclusive()
-        task.unregister_thread(thread)
+        return result
 
     def _abort(self, task: Task, thread: Thread) -> None:
         """Undo the prologue after a trap (the instance is poisoned by the caller)."""
@@ -602,17 +598,7 @@ class LiftedFunc(ComponentFunc):
                 yield
             flat_results = fut.result()
             if not self.is_async_lift:
-                result = self.abi.lift_results(cx, flat_results)
-                post_return = self.post_return
-                if post_return is not None:
-                    # Before the result is delivered, so a trap in post-return fails the call
-                    # (as in Wasmtime) rather than arriving after its caller has moved on.
-                    inst.may_leave = False
-                    try:
-                        call_core_sync(inst, post_return, flat_results)
-                    finally:
-                        inst.may_leave = True
-                task.return_(result)
+                task.return_(self._lift_results(cx, flat_results))
             elif self.callback is not None:
                 yield from self._callback_loop(task, thread, flat_results[0])
                 holds_exclusive = inst.exclusive_thread is thread
