@@ -119,8 +119,11 @@ def test_host_exception_traps_and_poisons(engine: wasmloop.Engine) -> None:
     linker.define_func("local:demo/host", "log", lambda msg: None)
     linker.define_func("local:demo/host", "slow-double", boom)
     inst = linker.instantiate_sync(comp)
-    with pytest.raises(wasmloop.Trap, match="host says no"):
+    with pytest.raises(wasmloop.Trap, match="host says no") as info:
         inst.exports["run"].call_sync(1)
+    # The original exception (and its traceback) is chained for debugging.
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert str(info.value.__cause__) == "host says no"
     assert inst.poisoned
     with pytest.raises(wasmloop.Trap, match="cannot enter component instance"):
         inst.exports["run"].call_sync(1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import struct
+from collections import OrderedDict
 from typing import Any
 
 import wasmtime._bindings as _b
@@ -491,9 +492,28 @@ def trap_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: Recent host exceptions by the trap text they became, so the ``Trap`` a call ends with can
+#: chain the original (``__cause__``, with its traceback). Bounded: only recent ones matter.
+_recent_host_errors: OrderedDict[str, BaseException] = OrderedDict()
+
+
+def host_error_for(message: str) -> BaseException | None:
+    """The host exception behind a trap message, if one of the recent ones produced it."""
+    for text in reversed(_recent_host_errors):
+        if text and text in message:
+            return _recent_host_errors[text]
+    return None
+
+
 def _exc_to_trap(exc: BaseException) -> int:
     try:
-        return new_trap(trap_text(exc))
+        text = trap_text(exc)
+        if not isinstance(exc, errors.Trap):
+            _recent_host_errors[text] = exc
+            _recent_host_errors.move_to_end(text)
+            while len(_recent_host_errors) > 32:
+                _recent_host_errors.popitem(last=False)
+        return new_trap(text)
     except BaseException:  # noqa: BLE001 - nothing may escape a callback
         return new_trap("host function failed")
 

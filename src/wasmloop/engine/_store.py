@@ -340,9 +340,9 @@ class CallFuture(_Future):
         frame.pool.append(frame)
         self._frame = None
         if vals[0]:
-            self._exc = errors.Trap(_capi.take_trap_message(vals[0]))
+            self._exc = _trap(_capi.take_trap_message(vals[0]))
         elif vals[1]:
-            self._exc = errors.Trap(_capi.take_error_message(vals[1]))
+            self._exc = _trap(_capi.take_error_message(vals[1]))
         else:
             self._result = vals[2:]
 
@@ -650,3 +650,12 @@ class CoreInstance:
 
     def __repr__(self) -> str:
         return f"<CoreInstance exports={list(self.exports)}>"
+
+
+def _trap(message: str) -> errors.Trap:
+    """A call's ``Trap``, chained to the host exception that caused it, if any."""
+    trap = errors.Trap(message)
+    cause = _capi.host_error_for(message)
+    if cause is not None:
+        trap.__cause__ = cause
+    return trap

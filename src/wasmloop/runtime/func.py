@@ -825,9 +825,14 @@ def lower_import(
 
 
 def _as_trap(e: BaseException) -> Trap:
+    """A callee's failure as a trap of its caller (keeping what caused it)."""
     if isinstance(e, Trap):
-        return Trap(e.message)
-    return Trap(f"{type(e).__name__}: {e}")
+        t = Trap(e.message)
+        t.__cause__ = e.__cause__
+    else:
+        t = Trap(f"{type(e).__name__}: {e}")
+        t.__cause__ = e
+    return t
 
 
 def lower_import_async(
