@@ -442,3 +442,18 @@ def test_host_to_host_future():
             await fr2
 
     run(main())
+
+
+def test_host_end_dropped_without_closing_is_closed_for_the_other_side() -> None:
+    """An end the program lets go of is dropped, so the other side is not left waiting."""
+    import gc
+
+    async def main() -> None:
+        w, r = streams.stream(T.U8)
+        await asyncio.sleep(0)
+        del w
+        gc.collect()
+        with pytest.raises(streams.EndOfStream):
+            await asyncio.wait_for(r.read(), 5)
+
+    asyncio.run(main())

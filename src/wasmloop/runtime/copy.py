@@ -459,6 +459,17 @@ class CopyEnd(Waitable):
         s = self.state
         return s == CopyState.COPYING or s == CopyState.CANCELLING_COPY
 
+    def __del__(self) -> None:
+        # An end the host dropped without closing: close it soon (not here — a finalizer can
+        # run in the middle of anything), so the other side sees it dropped instead of
+        # waiting forever.
+        if getattr(self, "shared", None) is not None:
+            _abandoned.append(self)
+            try:
+                asyncio.get_running_loop().call_soon(drop_abandoned)
+            except RuntimeError:
+                pass
+
     def on_copy(self, reclaim: Callable[[], None]) -> None:
         self.result = COMPLETED
         self.reclaim = reclaim
@@ -475,6 +486,20 @@ class CopyEnd(Waitable):
     def drop(self) -> None:
         self.shared.drop()
         Waitable.drop(self)
+
+
+#: Host ends garbage-collected while still open, waiting to be closed (``drop_abandoned``).
+_abandoned: list[Any] = []
+
+
+def drop_abandoned() -> None:
+    """Close the host ends the program dropped without closing."""
+    while _abandoned:
+        end = _abandoned.pop()
+        try:
+            end.close()
+        except Exception:  # noqa: BLE001 - best effort for an end nobody holds any more
+            pass
 
 
 class HostEnd:
@@ -495,6 +520,17 @@ class HostEnd:
         self.reclaim: Callable[[], None] | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.busy = False
+
+    def __del__(self) -> None:
+        # An end the host dropped without closing: close it soon (not here — a finalizer can
+        # run in the middle of anything), so the other side sees it dropped instead of
+        # waiting forever.
+        if getattr(self, "shared", None) is not None:
+            _abandoned.append(self)
+            try:
+                asyncio.get_running_loop().call_soon(drop_abandoned)
+            except RuntimeError:
+                pass
 
     def on_copy(self, reclaim: Callable[[], None]) -> None:
         self.result = COMPLETED

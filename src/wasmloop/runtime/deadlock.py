@@ -95,6 +95,9 @@ def _deadlocked(loop: asyncio.AbstractEventLoop) -> bool:
         w = hc.awaiting
         if w is None or (not w.done() and w.get_loop() is loop):
             return False  # host work in flight on this loop (or about to step)
+    from .copy import drop_abandoned
+
+    drop_abandoned()
     if any(end.shared is not None for end in _host_ends):
         return False
     ours = {f for f in _waiters if not f.done()}
