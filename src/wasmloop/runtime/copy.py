@@ -488,6 +488,41 @@ class CopyEnd(Waitable):
         Waitable.drop(self)
 
 
+class SharedBase:
+    """What ``SharedStream`` and ``SharedFuture`` have in common (the spec's ``SharedBase``):
+    the element type, whether an end dropped, and the party whose copy waits for the other
+    side."""
+
+    __slots__ = ("t", "key", "info", "dropped", "pending")
+
+    def __init__(self, t: T.ValType | None, key: Any = None) -> None:
+        self.t = t
+        #: The element type as the runtime sees it (see ``typekey``): what end type checks
+        #: compare, across component instances.
+        self.key = t if key is None else key
+        self.info = elem_info(t)
+        self.dropped = False
+        #: The party (end) whose buffer waits for the other side, if any.
+        self.pending: Any = None
+
+    def reset_pending(self) -> None:
+        self.pending = None
+
+    def _notify_pending(self, result: CopyResult) -> None:
+        p = self.pending
+        self.pending = None
+        p.on_copy_done(result)
+
+    def cancel(self) -> None:
+        self._notify_pending(CANCELLED)
+
+    def drop(self) -> None:
+        if not self.dropped:
+            self.dropped = True
+            if self.pending is not None:
+                self._notify_pending(DROPPED)
+
+
 #: Host ends garbage-collected while still open, waiting to be closed (``drop_abandoned``).
 _abandoned: list[Any] = []
 

@@ -16,7 +16,6 @@ from typing import Any
 from .. import types as T
 from ..errors import Trap
 from .copy import (
-    CANCELLED,
     COMPLETED,
     DROPPED,
     K_ABI,
@@ -28,6 +27,7 @@ from .copy import (
     HostEnd,
     HostSink,
     HostSource,
+    SharedBase,
     copy_items,
     drop_end_factory,
     elem_info,
@@ -63,33 +63,10 @@ _BUSY = "cannot have concurrent operations active on a future/stream"
 _SYNC_IN_SET = "waitable cannot be used synchronously while added to a waitable set"
 
 
-class SharedFuture:
+class SharedFuture(SharedBase):
     """``SharedFutureImpl``: the rendezvous of one future's reader and writer."""
 
-    __slots__ = ("t", "key", "info", "dropped", "pending")
-
-    def __init__(self, t: T.ValType | None, key: Any = None) -> None:
-        self.t = t
-        #: The element type as the runtime sees it (see ``typekey``): what end type checks
-        #: compare, across component instances.
-        self.key = t if key is None else key
-        self.info = elem_info(t)
-        self.dropped = False
-        self.pending: Any = None
-
-    def _notify_pending(self, result: CopyResult) -> None:
-        p = self.pending
-        self.pending = None
-        p.on_copy_done(result)
-
-    def cancel(self) -> None:
-        self._notify_pending(CANCELLED)
-
-    def drop(self) -> None:
-        if not self.dropped:
-            self.dropped = True
-            if self.pending is not None:
-                self._notify_pending(DROPPED)
+    __slots__ = ()
 
     # Like ``SharedStream``: the caller's result if its copy is over at once, else None.
 

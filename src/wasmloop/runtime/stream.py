@@ -32,6 +32,7 @@ from .copy import (
     HostEnd,
     HostSink,
     HostSource,
+    SharedBase,
     copy_items,
     drop_end_factory,
     elem_info,
@@ -67,37 +68,10 @@ _BUSY = "cannot have concurrent operations active on a future/stream"
 _SYNC_IN_SET = "waitable cannot be used synchronously while added to a waitable set"
 
 
-class SharedStream:
+class SharedStream(SharedBase):
     """``SharedStreamImpl``: the rendezvous of one stream's reader and writer."""
 
-    __slots__ = ("t", "key", "info", "dropped", "pending")
-
-    def __init__(self, t: T.ValType | None, key: Any = None) -> None:
-        self.t = t
-        #: The element type as the runtime sees it (see ``typekey``): what end type checks
-        #: compare, across component instances.
-        self.key = t if key is None else key
-        self.info = elem_info(t)
-        self.dropped = False
-        #: The party (end) whose buffer waits for the other side, if any.
-        self.pending: Any = None
-
-    def reset_pending(self) -> None:
-        self.pending = None
-
-    def _notify_pending(self, result: CopyResult) -> None:
-        p = self.pending
-        self.pending = None
-        p.on_copy_done(result)
-
-    def cancel(self) -> None:
-        self._notify_pending(CANCELLED)
-
-    def drop(self) -> None:
-        if not self.dropped:
-            self.dropped = True
-            if self.pending is not None:
-                self._notify_pending(DROPPED)
+    __slots__ = ()
 
     # ``read`` and ``write`` return the caller's result when its copy is over at once (the
     # spec's ``on_copy_done`` on the caller followed at once by taking that event), or None
