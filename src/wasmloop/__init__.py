@@ -31,7 +31,9 @@ from .streams import (
     StreamReader,
     StreamWriter,
     future,
+    future_from,
     stream,
+    stream_from,
 )
 from .validate import FEATURES as ALL_FEATURES
 from .values import Err, Flags, Ok, Record, Some, Variant
@@ -47,7 +49,9 @@ __all__ = [
     "StreamReader",
     "StreamWriter",
     "future",
+    "future_from",
     "stream",
+    "stream_from",
     "Cancelled",
     "Component",
     "DecodeError",

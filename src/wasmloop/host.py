@@ -14,6 +14,7 @@ from typing import Any
 from .binary import decode_component
 from .engine import CoreEngine, CoreModule, Store
 from .errors import LinkError
+from .interfaces import InterfaceImpl, find_compatible
 from .runtime import thread as _thread
 from .runtime.func import ComponentFunc, HostCall, HostFunc, LiftedFunc
 from .runtime.instance import ComponentInstance
@@ -106,9 +107,15 @@ class Component:
 
 
 class HostResource(RuntimeResource):
-    """A resource type defined by the host (see ``Linker.define_resource``)."""
+    """A resource type defined by the host (see ``Linker.define_resource`` and
+    ``Linker.define_interface``). ``cls``, when set, is the Python class whose instances the
+    guest's handles refer to: lowering anything else as this resource is a ``TypeError``."""
 
-    __slots__ = ()
+    __slots__ = ("cls",)
+
+    def __init__(self, name: str, dtor: Any = None, cls: type | None = None) -> None:
+        RuntimeResource.__init__(self, name, None, dtor)
+        self.cls = cls
 
 
 class Linker:
@@ -120,12 +127,18 @@ class Linker:
       hold handles to Python objects of it; ``dtor(obj)`` runs when a guest drops its own handle.
     - ``define_instance(name, value)``: a whole instance: the exports of another component
       instance (``Instance`` or ``instance.exports[...]``) — runtime composition.
+    - ``define_interface(name, impl)``: a whole interface implemented by one Python object,
+      its functions and resource classes found by their WIT names (``wasmloop.interfaces``).
+
+    Imports with versions (``ns:pkg/iface@1.2.3``) are satisfied by a semver-compatible
+    definition when there is no exact one (see ``wasmloop.interfaces``).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._defs: dict[str, Any] = {}
         self.allow_shadowing = False
+        self._class_resources: dict[type, HostResource] = {}
 
     def _slot(self, instance: str | None, name: str, value: Any) -> None:
         if instance is None:
@@ -147,8 +160,29 @@ class Linker:
     def define_resource(
         self, instance: str | None, name: str, dtor: Callable[[Any], Any] | None = None
     ) -> HostResource:
-        rt = HostResource(name, None, HostFunc(_DTOR_TYPE, dtor, f"[dtor]{name}") if dtor else None)
+        rt = HostResource(name, HostFunc(_DTOR_TYPE, dtor, f"[dtor]{name}") if dtor else None)
         self._slot(instance, name, rt)
+        return rt
+
+    def define_interface(self, name: str, impl: object, *,
+                         resources: Mapping[str, type] | None = None) -> None:
+        """Satisfy the interface import ``name`` with the Python object ``impl``: each
+        function ``f-g`` is ``impl.f_g``, each resource ``r-s`` the class ``impl.RS`` (or
+        ``resources["r-s"]``), with ``[method]``/``[static]`` functions found on the class and
+        ``[constructor]`` calling it; an instance's ``drop()`` runs when the guest drops its
+        handle. Missing functions and wrong arities are ``LinkError``s at instantiation."""
+        if name in self._defs and not self.allow_shadowing:
+            raise LinkError(f"`{name}` is already defined")
+        self._defs[name] = InterfaceImpl(impl, resources)
+
+    def resource_for_class(self, cls: type, name: str = "") -> HostResource:
+        """The host resource type whose reps are instances of ``cls`` (one per class and
+        linker, shared by every interface that names it)."""
+        rt = self._class_resources.get(cls)
+        if rt is None:
+            drop = getattr(cls, "drop", None)
+            dtor = HostFunc(_DTOR_TYPE, drop, f"[dtor]{name or cls.__name__}") if drop else None
+            rt = self._class_resources[cls] = HostResource(name or cls.__name__, dtor, cls)
         return rt
 
     def define_instance(self, name: str, value: Instance | Exports | Mapping[str, Any]) -> None:
@@ -178,6 +212,8 @@ class Linker:
                 return provided
             return et.type
         if isinstance(et, InstanceType):
+            if isinstance(provided, InterfaceImpl):
+                return self._bind_interface(et, provided, where)
             if not isinstance(provided, Mapping):
                 raise LinkError(f"{where}: expected an instance, found {_describe(provided)}")
             bundle = ExportBundle(owner=getattr(provided, "owner", None))
@@ -192,14 +228,35 @@ class Linker:
             raise LinkError(f"{where}: value imports (🪙) are not supported")
         raise LinkError(f"{where}: importing a {type(et).__name__} is not supported")
 
+    def _bind_interface(self, et: InstanceType, iface: InterfaceImpl, where: str) -> ExportBundle:
+        bundle = ExportBundle(owner=None)
+        classes: dict[str, type] = {}
+        for ename, ety in et.exports.items():
+            if isinstance(ety, TypeBound) and isinstance(ety.type, ResourceType):
+                cls = iface.resource_class(ename, where)
+                classes[ename] = cls
+                bundle[ename] = self.resource_for_class(cls, ename)
+        for ename, ety in et.exports.items():
+            if isinstance(ety, FuncType):
+                fn = iface.function(ename, len(ety.params), where, classes)
+                bundle[ename] = HostFunc(ety, fn, ename)
+            elif isinstance(ety, TypeBound):
+                if not isinstance(ety.type, ResourceType):
+                    continue
+            else:
+                raise LinkError(f"{where}: export `{ename}` ({type(ety).__name__}) cannot be "
+                                "implemented by a Python interface object")
+        return bundle
+
     def _args(self, component: Component) -> dict[str, Any]:
         args: dict[str, Any] = {}
         for name, et in component.imports.items():
-            if name not in self._defs:
+            found = find_compatible(name, self._defs)
+            if found is None:
                 if isinstance(et, TypeBound) and not isinstance(et.type, ResourceType):
                     continue
                 raise LinkError(f"import `{name}` has not been defined")
-            args[name] = self._resolve(name, et, self._defs[name], f"import `{name}`")
+            args[name] = self._resolve(name, et, self._defs[found], f"import `{name}`")
         return args
 
     # -- instantiation --------------------------------------------------------------------------

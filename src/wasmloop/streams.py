@@ -32,6 +32,7 @@ from .runtime.copy import (
     EndOfStream,
 )
 from .runtime.error_context import ErrorContext
+from .runtime.feed import future_from, stream_from
 from .runtime.future import FutureReader, FutureWriter, new_future
 from .runtime.stream import StreamReader, StreamWriter, new_stream
 from .types import ValType
@@ -39,6 +40,8 @@ from .types import ValType
 __all__ = [
     "stream",
     "future",
+    "stream_from",
+    "future_from",
     "StreamReader",
     "StreamWriter",
     "FutureReader",

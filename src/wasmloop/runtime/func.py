@@ -180,6 +180,10 @@ def _unwrap(rrt: RuntimeResource, value: Any, take: bool) -> Any:
             raise TypeError(f"expected a resource of type {rrt.name!r}, got {value!r}")
         return value._take() if take else value._check()
     if rrt.impl is None:
+        cls = getattr(rrt, "cls", None)
+        if cls is not None and not isinstance(value, cls):
+            raise TypeError(f"expected a {cls.__name__} for resource {rrt.name!r}, got "
+                            f"{type(value).__name__}")
         return value
     raise TypeError(
         f"expected a wasmloop.Resource of type {rrt.name!r} (a guest-defined resource), "

@@ -278,8 +278,14 @@ def lift_future(cx: Any, t: T.FutureType, i: int) -> FutureReader:
 
 
 def lower_future(cx: Any, t: T.FutureType, v: Any) -> int:
-    """``lower_future``: a ``FutureReader`` becomes a readable end in ``cx.inst``'s table."""
+    """``lower_future``: a ``FutureReader`` becomes a readable end in ``cx.inst``'s table.
+    An awaitable (a coroutine, an asyncio future) becomes a new future written with its
+    result (``feed``)."""
     if not isinstance(v, FutureReader):
+        from .feed import future_from, is_future_source
+
+        if is_future_source(v):
+            return lower_future(cx, t, future_from(t.elem, v))
         raise TypeError(f"expected a wasmloop.FutureReader for {_show(t)}, got "
                         f"{type(v).__name__}")
     s = v.shared

@@ -349,8 +349,13 @@ def lift_stream(cx: Any, t: T.StreamType, i: int) -> StreamReader:
 
 def lower_stream(cx: Any, t: T.StreamType, v: Any) -> int:
     """``lower_stream``: a ``StreamReader`` becomes a readable end in ``cx.inst``'s table (the
-    reader can no longer be used by the host)."""
+    reader can no longer be used by the host). Any other stream source (bytes, a list, an
+    iterable or async iterable of chunks) becomes a new stream fed from it (``feed``)."""
     if not isinstance(v, StreamReader):
+        from .feed import is_stream_source, stream_from
+
+        if is_stream_source(v):
+            return lower_stream(cx, t, stream_from(t.elem, v))
         raise TypeError(f"expected a wasmloop.StreamReader for {_show(t)}, got "
                         f"{type(v).__name__}")
     s = v.shared
