@@ -1015,6 +1015,8 @@ class _Validator:
                 assert isinstance(actual, T.TypeBound)
                 if not isinstance(expected.type, T.ResourceType):
                     objmap[id(expected.type)] = actual.type
+            elif isinstance(expected, T.InstanceType) and isinstance(actual, T.InstanceType):
+                _bind_instance_types(expected, actual, tokens, objmap)
         result = self._fresh_instance(T.InstanceType(dict(ct.exports)), bind, tokens, objmap)
         return self._push(s.instances, result, _S.INSTANCE)
 
@@ -1325,6 +1327,23 @@ _SIMPLE_BUILTINS: dict[str, tuple[list[str], list[str]]] = {
     "thread.available-parallelism": ([], ["i32"]),
     "error-context.drop": (["i32"], []),
 }
+
+
+def _bind_instance_types(expected: T.InstanceType, actual: T.InstanceType,
+                         tokens: dict[int, object], objmap: dict[int, object]) -> None:
+    """Map the type exports of an instance import onto those of the instance given for it,
+    so that named types (and resource tokens) keep their identity through instantiation."""
+    for name, ev in expected.exports.items():
+        av = actual.exports.get(name)
+        if isinstance(ev, T.TypeBound) and isinstance(av, T.TypeBound):
+            if isinstance(ev.type, T.ResourceType):
+                tokens[id(ev)] = av
+            elif ev.type is not av.type:
+                objmap[id(ev.type)] = av.type
+            if isinstance(ev.type, T.InstanceType) and isinstance(av.type, T.InstanceType):
+                _bind_instance_types(ev.type, av.type, tokens, objmap)
+        elif isinstance(ev, T.InstanceType) and isinstance(av, T.InstanceType):
+            _bind_instance_types(ev, av, tokens, objmap)
 
 
 def _check_sig(actual: T.CoreFuncType, expected: T.CoreFuncType, off: int | None) -> None:
