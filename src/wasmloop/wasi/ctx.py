@@ -80,6 +80,21 @@ class NetworkPolicy:
                 return True
         return False
 
+    def permits_peer(self, protocol: Protocol, ip: str) -> bool:
+        """Whether a peer at ``ip`` (any port) may reach the guest: accepted connections and
+        received datagrams from addresses no ``allow`` entry covers are dropped."""
+        if not (self.tcp if protocol == "tcp" else self.udp):
+            return False
+        if self.allow is None:
+            return True
+        try:
+            addr = ipaddress.ip_address(ip.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr.version == net.version and addr in net for net, _, _ in self._parsed())
+
 
 def _parse_rule(rule: str) -> tuple[Any, int, int]:
     text = rule.strip()
