@@ -143,3 +143,17 @@ def test_s_flags_and_network_grants(monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = config_from_options(args=["x"], envs=["A=1", "WASMLOOP_T_SET", "WASMLOOP_T_ABSENT",
                                                 "B=x=y"])
     assert list(cfg.env) == [("A", "1"), ("WASMLOOP_T_SET", "host"), ("B", "x=y")]
+
+
+def test_invoke_an_interface_export_as_wasmtime_spells_it() -> None:
+    p = _run_cli("--invoke", "wasi:cli/run.run@0.3.0()", str(HELLO_CLI))
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"hello from a component\nok\n", b"")
+
+
+def test_readme_wasi_example_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\nimport asyncio\nimport wasmloop\nfrom wasmloop import wasi")
+    code = readme[start + len("```python\n"):readme.index("```", start + 10)]
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"hello from a component from python\n"
