@@ -158,11 +158,7 @@ class InterfaceImpl:
             else:
                 owner = cls.__name__
                 attr = python_name(fname)
-                fn = inspect.getattr_static(cls, attr, None)
-                if isinstance(fn, staticmethod | classmethod):
-                    fn = getattr(cls, attr)
-                elif fn is not None:
-                    fn = getattr(cls, attr)
+                fn = getattr(cls, attr, None)
         else:
             owner = _show(self.impl)
             attr = python_name(fname)
