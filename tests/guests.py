@@ -295,3 +295,27 @@ def compose(socket: Path, *plugs: Path) -> Path:
 def guest_source(name: str) -> str:
     """A guest source file from tests/guests/."""
     return (GUESTS / name).read_text()
+
+
+# --- the guests several test files share -------------------------------------------------------
+
+C_WORLD_03 = """package local:c;
+
+world app {
+  import wasi:cli/environment@0.3.0;
+  import wasi:cli/stdout@0.3.0;
+  import wasi:cli/stdin@0.3.0;
+  import wasi:cli/exit@0.3.0;
+  export wasi:cli/run@0.3.0;
+}
+"""
+
+
+def c_cli03() -> Path:
+    """tests/guests/cli03.c: the hand-written async-ABI C command (hello, big, cat, exit, err)."""
+    return build_c(guest_source("cli03.c"), wasi_wit("0.3.0", C_WORLD_03), "local:c/app")
+
+
+def py_cli03() -> Path:
+    """tests/guests/cli03.py: the componentize-py `wasi:cli/command@0.3.0` scenario guest."""
+    return build_python(guest_source("cli03.py"), "local:app/app", wasi_wit("0.3.0"))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from difftest import RunResult, compare, run_reference, run_wasmloop
-from guests import build_python, guest_source, wasi_wit
+from guests import py_cli03
 
 
 @pytest.fixture(scope="module")
 def wasm() -> Path:
-    return build_python(guest_source("cli03.py"), "local:app/app", wasi_wit("0.3.0"))
+    return py_cli03()
 
 
 def both(wasm: Path, args: list[str], **kw: object) -> tuple[RunResult, RunResult]:
