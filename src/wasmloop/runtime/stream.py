@@ -355,7 +355,10 @@ def lower_stream(cx: Any, t: T.StreamType, v: Any) -> int:
         from .feed import is_stream_source, stream_from
 
         if is_stream_source(v):
-            return lower_stream(cx, t, stream_from(t.elem, v))
+            fed = stream_from(t.elem, v)
+            if fed.shared is not None:  # resource elements: as this instance sees them
+                fed.shared.key = runtime_type_key(t.elem, cx.inst)
+            return lower_stream(cx, t, fed)
         raise TypeError(f"expected a wasmloop.StreamReader for {_show(t)}, got "
                         f"{type(v).__name__}")
     s = v.shared

@@ -361,6 +361,14 @@ class TcpSocket:
         raise SocketError("invalid-state", "the socket is not connected, or its send "
                           "stream was already taken")
 
+    def acquire(self) -> None:
+        """Keeps the socket open past the guest's drop until a matching ``release()`` (what
+        a listen stream does: the listener lives as long as the stream)."""
+        self._refs += 1
+
+    def release(self) -> None:
+        self._release()
+
     def _release(self) -> None:
         self._refs -= 1
         if self._refs <= 0 and not self._closed:
