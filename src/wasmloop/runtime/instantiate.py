@@ -15,7 +15,7 @@ from ..abi import CanonOpts, FuncABI
 from ..binary import ast
 from ..engine import CoreModule, Store
 from ..engine import FuncType as CoreSig
-from ..errors import InstantiationError, LinkError
+from ..errors import InstantiationError, LinkError, Trap
 from ..types import (
     PRIMITIVES,
     U32,
@@ -27,9 +27,11 @@ from ..types import (
     TypeBound,
 )
 from . import asyncvalues, canon
+from . import thread as _thread
 from .func import ComponentFunc, LiftedFunc, lower_import, lower_import_async
 from .instance import ComponentInstance
 from .resource import RuntimeResource
+from .task import Task
 
 if TYPE_CHECKING:
     from ..validate import ComponentInfo, ModuleInfo
@@ -40,6 +42,17 @@ S = ast.Sort
 
 #: The type a resource destructor is called with: the rep, nothing returned.
 DTOR_TYPE = FuncType((("rep", U32),), None)
+
+#: The type of the implicit synchronous task a core start function runs in.
+START_TYPE = FuncType((), None)
+
+
+def _no_start() -> list[Any]:
+    return []
+
+
+def _ignore(_x: Any) -> None:
+    pass
 
 
 class ExportBundle(dict):  # type: ignore[type-arg]
@@ -183,8 +196,51 @@ class _Instantiator:
                 externs.append(by_name[mod][name])
             except KeyError:
                 raise LinkError(f"core module import `{mod}` `{name}` is not satisfied") from None
-        instance = self.store.instantiate(module, externs)
+        instance = self._instantiate_core(module, externs)
         self.spaces[S.CORE_INSTANCE].append(instance.exports)
+
+    def _instantiate_core(self, module: CoreModule, externs: list[Any]) -> Any:
+        """Instantiate a core module inside an implicit synchronous task of the component
+        instance, so its start function may call lowered imports and built-ins (and traps
+        if it would block, as a synchronous task does)."""
+        inst = self.inst
+        task = Task(START_TYPE, inst, False, True, _no_start, _ignore, _ignore)
+        task.state = Task.State.STARTED
+        thread = _thread.Thread(task, inst)
+        task.implicit_thread = thread
+        task.threads.append(thread)
+        thread.index = inst.threads.add(thread)
+        if inst.exclusive_thread is None:
+            inst.exclusive_thread = thread
+        inst.exclusive_depth += 1
+        prev = _thread._current
+        _thread._current = thread
+        try:
+            return self.store.instantiate(module, externs)
+        except InstantiationError as e:
+            # A trap raised by a host function (a built-in or lowered import) under the start
+            # function reaches us as wasmtime's "error while executing …": it is a trap.
+            if not str(e).startswith("error while executing"):
+                raise
+            raise Trap(str(e)) from None
+        except RuntimeError as e:
+            if "instantiation suspended" not in str(e):
+                raise
+            # Only waiting for the host gets here (waiting for guest work traps at once).
+            raise Trap("cannot block a synchronous task before returning: a start function "
+                       "waited for an async host function (wasmloop instantiates "
+                       "synchronously)") from None
+        finally:
+            _thread._current = prev
+            inst.exclusive_depth -= 1
+            if inst.exclusive_depth == 0:
+                inst.exclusive_thread = None
+            task.threads.clear()
+            inst.threads.remove(thread.index)
+            thread.index = None
+            thread.done = True
+            task.state = Task.State.RESOLVED
+            task.exited = True
 
     def do_CoreInlineExports(self, pos: int, d: ast.CoreInlineExports) -> None:
         self.spaces[S.CORE_INSTANCE].append(
