@@ -39,6 +39,8 @@ __all__ = [
     "Exit",
     "add_to_linker",
     "run",
+    "run_command",
+    "flush_stdio",
     "find_run",
     "exit_code_of",
 ]
@@ -91,25 +93,33 @@ async def run(component: Component, config: WasiConfig | WasiCtx | None = None, 
               linker: Linker | None = None) -> int:
     """Instantiate a command component with WASI and run ``wasi:cli/run``.
 
-    Returns the exit code: the guest's own (``exit``/``exit-with-code``), 0 when ``run``
-    returns ``ok``, 1 when it returns ``err``. A trap raises ``wasmloop.Trap``. Everything
-    the guest wrote to stdout/stderr has been handed on when this returns."""
+    ``linker`` may hold definitions of your own for the component's other imports; WASI is
+    added to it. Returns the exit code: the guest's own (``exit``/``exit-with-code``), 0 when
+    ``run`` returns ``ok``, 1 when it returns ``err``. A trap raises ``wasmloop.Trap``.
+    Everything the guest wrote to stdout/stderr has been handed on when this returns."""
     linker = linker if linker is not None else Linker(component.engine)
     ctx = add_to_linker(linker, config)
     instance = await linker.instantiate(component)
     try:
-        run_fn = find_run(instance)
-        try:
-            result = await run_fn()
-        except Trap as t:
-            code = exit_code_of(t)
-            if code is None:
-                raise
-            return code
-        return 0 if isinstance(result, Ok) else 1
+        return await run_command(instance, ctx)
+    finally:
+        instance.close()
+
+
+async def run_command(instance: Instance, ctx: WasiCtx) -> int:
+    """Run the ``wasi:cli/run`` export of an instance linked with ``ctx`` (by
+    ``add_to_linker``); returns the exit code as ``run`` does."""
+    run_fn = find_run(instance)
+    try:
+        result = await run_fn()
+    except Trap as t:
+        code = exit_code_of(t)
+        if code is None:
+            raise
+        return code
     finally:
         await flush_stdio(ctx)
-        instance.close()
+    return 0 if isinstance(result, Ok) else 1
 
 
 async def flush_stdio(ctx: WasiCtx) -> None:
