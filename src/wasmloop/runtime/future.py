@@ -285,7 +285,10 @@ def lower_future(cx: Any, t: T.FutureType, v: Any) -> int:
         from .feed import future_from, is_future_source
 
         if is_future_source(v):
-            return lower_future(cx, t, future_from(t.elem, v))
+            fed = future_from(t.elem, v)
+            if fed.shared is not None:  # resource elements: as this instance sees them
+                fed.shared.key = runtime_type_key(t.elem, cx.inst)
+            return lower_future(cx, t, fed)
         raise TypeError(f"expected a wasmloop.FutureReader for {_show(t)}, got "
                         f"{type(v).__name__}")
     s = v.shared
