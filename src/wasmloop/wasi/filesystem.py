@@ -237,7 +237,9 @@ def _open_beneath(root: int, path: str, flags: int, mode: int = 0, follow: bool 
         raise _oserror(errno.ENOENT, path)
     if not follow:
         flags |= os.O_NOFOLLOW
-    flags |= os.O_CLOEXEC | os.O_NOCTTY
+    flags |= os.O_CLOEXEC
+    if not flags & _O_PATH:
+        flags |= os.O_NOCTTY  # (openat2 refuses any flag O_PATH ignores)
     if _openat2_works():
         b = os.fsencode(path)
         for _ in range(16):
@@ -495,20 +497,25 @@ class Stat:
 
 
 class _Fd:
-    """An OS fd shared by a descriptor and the workers using it: closed once the descriptor
-    is closed and no worker holds it (so a number is never reused under a running call)."""
+    """An OS fd shared by the descriptors that ``dup()`` made of one another and by the workers
+    using it: closed once every holder closed it and no worker holds it (so its number is never
+    reused under a running call)."""
 
-    __slots__ = ("fd", "_users", "_closing", "_lock", "__weakref__")
+    __slots__ = ("fd", "_refs", "_users", "_lock", "__weakref__")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self._refs = 1
         self._users = 0
-        self._closing = False
         self._lock = threading.Lock()
+
+    def retain(self) -> None:
+        with self._lock:
+            self._refs += 1
 
     def acquire(self) -> int:
         with self._lock:
-            if self._closing or self.fd < 0:
+            if self._refs <= 0 or self.fd < 0:
                 raise FsError("bad-descriptor", "the descriptor is closed")
             self._users += 1
             return self.fd
@@ -516,13 +523,13 @@ class _Fd:
     def release(self) -> None:
         with self._lock:
             self._users -= 1
-            if self._closing and self._users == 0:
+            if self._refs <= 0 and self._users == 0:
                 self._close_now()
 
     def close(self) -> None:
         with self._lock:
-            self._closing = True
-            if self._users == 0:
+            self._refs -= 1
+            if self._refs <= 0 and self._users == 0:
                 self._close_now()
 
     def _close_now(self) -> None:
@@ -571,23 +578,35 @@ class Descriptor:
 
     kind: Literal["file", "dir"] = "file"
 
-    def __init__(self, fd: int, read_only: bool, mode_read: bool, mode_write: bool) -> None:
-        self._h = _Fd(fd)
+    def __init__(self, fd: int | _Fd, read_only: bool, mode_read: bool,
+                 mode_write: bool) -> None:
+        self._h = fd if isinstance(fd, _Fd) else _Fd(fd)
+        self._closed = False
         self.read_only = read_only
         self.mode_read = mode_read
         self.mode_write = mode_write
+
+    def dup(self) -> Descriptor:
+        """Another descriptor for the same open file (the OS fd stays open until both are
+        closed), as Wasmtime clones a descriptor for a stream or a preopen handle."""
+        if self._closed:
+            raise FsError("bad-descriptor", "the descriptor is closed")
+        self._h.retain()
+        return type(self)(self._h, self.read_only, self.mode_read, self.mode_write)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} fd={self._h.fd}{' read-only' if self.read_only else ''}>"
 
     def close(self) -> None:
-        """Close the OS fd (once no call in flight uses it). Later calls get
-        ``bad-descriptor``."""
-        self._h.close()
+        """Let go of the OS fd (closed once no ``dup`` and no call in flight uses it).
+        Closing twice does nothing."""
+        if not self._closed:
+            self._closed = True
+            self._h.close()
 
     @property
     def closed(self) -> bool:
-        return self._h.fd < 0
+        return self._closed
 
     # -- every descriptor --
 
@@ -818,7 +837,13 @@ class Dir(Descriptor):
         read_only = self.read_only
 
         def body(root: int) -> Descriptor:
-            fd = _open_beneath(root, path, os_flags, 0o666, follow)
+            try:
+                fd = _open_beneath(root, path, os_flags, 0o666, follow)
+            except OSError as e:
+                if e.errno == errno.ENOTDIR and directory and not follow and _is_link(root, path):
+                    # O_DIRECTORY|O_NOFOLLOW on a symlink: Wasmtime (no O_DIRECTORY) sees ELOOP
+                    raise _oserror(errno.ELOOP, path) from None
+                raise
             try:
                 st = os.fstat(fd)
             except BaseException:
@@ -988,6 +1013,17 @@ class Dir(Descriptor):
 
     async def read_directory(self) -> tuple[list[tuple[str, str]], FsError | None]:
         return await _blocking(_list_dir, self._h)
+
+
+def _is_link(root: int, path: str) -> bool:
+    try:
+        fd = _open_beneath(root, path, _O_PATH, 0, False)
+    except (OSError, FsError):
+        return False
+    try:
+        return stat_mod.S_ISLNK(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
 
 
 def _sync_dir(fd: int, how: Callable[[int], None]) -> None:
