@@ -173,6 +173,20 @@ def run_wasmloop(
                 flags, process_env, timeout)
 
 
+def fs_fixture(tmp_path: Path) -> Path:
+    """A directory to preopen as /data: files, a subdir, a symlink out of it (to a sibling
+    `outside/` holding secret.txt) and an absolute symlink."""
+    root = tmp_path / "data"
+    (root / "dir").mkdir(parents=True)
+    (root / "a.txt").write_text("alpha\n")
+    (root / "dir" / "b.txt").write_text("beta\n")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("secret\n")
+    os.symlink("../outside", root / "out-link")
+    os.symlink("/etc/passwd", root / "abs-link")
+    return root
+
+
 def run_both(wasm: Path | str, **kw: object) -> tuple[RunResult, RunResult]:
     return run_reference(wasm, **kw), run_wasmloop(wasm, **kw)  # type: ignore[arg-type]
 

@@ -319,3 +319,8 @@ def c_cli03() -> Path:
 def py_cli03() -> Path:
     """tests/guests/cli03.py: the componentize-py `wasi:cli/command@0.3.0` scenario guest."""
     return build_python(guest_source("cli03.py"), "local:app/app", wasi_wit("0.3.0"))
+
+
+def py_cli02() -> Path:
+    """tests/guests/cli02.py: the componentize-py `wasi:cli/command@0.2.12` scenario guest."""
+    return build_python(guest_source("cli02.py"), "local:app/app", wasi_wit("0.2.12"))

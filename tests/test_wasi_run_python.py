@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
-from difftest import RunResult, compare, run_reference, run_wasmloop
+from difftest import RunResult, compare, fs_fixture, run_reference, run_wasmloop
 from guests import py_cli03
 
 
@@ -25,19 +24,6 @@ def wasm() -> Path:
 def both(wasm: Path, args: list[str], **kw: object) -> tuple[RunResult, RunResult]:
     ref = run_reference(wasm, [*args], **kw)  # type: ignore[arg-type]
     return ref, run_wasmloop(wasm, [*args], **kw)  # type: ignore[arg-type]
-
-
-def fixture_dir(tmp_path: Path) -> Path:
-    """/data for the fs tests: files, a subdir, a symlink out of it and an absolute one."""
-    root = tmp_path / "data"
-    (root / "dir").mkdir(parents=True)
-    (root / "a.txt").write_text("alpha\n")
-    (root / "dir" / "b.txt").write_text("beta\n")
-    (tmp_path / "outside").mkdir()
-    (tmp_path / "outside" / "secret.txt").write_text("secret\n")
-    os.symlink("../outside", root / "out-link")
-    os.symlink("/etc/passwd", root / "abs-link")
-    return root
 
 
 @pytest.mark.parametrize(
@@ -91,7 +77,7 @@ def test_print_through_libc_and_stderr_stream(wasm: Path) -> None:
 
 
 def test_filesystem(wasm: Path, tmp_path: Path) -> None:
-    data = fixture_dir(tmp_path)
+    data = fs_fixture(tmp_path)
     ro = tmp_path / "ro"
     ro.mkdir()
     ref, got = both(wasm, ["fs"], dirs={data: "/data", ro: "/ro"})
@@ -109,7 +95,7 @@ def test_filesystem(wasm: Path, tmp_path: Path) -> None:
 
 
 def test_escapes_refused(wasm: Path, tmp_path: Path) -> None:
-    data = fixture_dir(tmp_path)
+    data = fs_fixture(tmp_path)
     ref, got = both(wasm, ["escape"], dirs={data: "/data"})
     assert ref.code == 0, ref.err()
     lines = ref.lines()
