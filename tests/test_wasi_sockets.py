@@ -116,9 +116,11 @@ def test_tcp_echo_with_concurrent_clients() -> None:
             c.close()
             return got
 
-        results = await asyncio.gather(serve(), *(client(i) for i in range(n)))
+        serving = asyncio.ensure_future(serve())
+        results = await asyncio.gather(*(client(i) for i in range(n)))
+        await serving
         server.close()
-        return results[1:]
+        return results
 
     for i, got in enumerate(run(main)):
         assert got == b"echo:" + b"%d;" % i * 5000
@@ -167,6 +169,23 @@ def test_tcp_state_machine_errors() -> None:
     run(main)
 
 
+def test_a_failed_accept_gives_a_closed_socket_and_spares_the_listener() -> None:
+    async def main() -> None:
+        server = TcpSocket.create(ALL, "ipv4")
+        server.bind(lo())
+        server.listen()
+        dead = server._dead(SocketError("connection-aborted"))
+        assert code_of(dead.take_receive) == "connection-aborted"
+        assert code_of(dead.local_address) == "connection-aborted"
+        assert code_of(dead.keep_alive_enabled) == "connection-aborted"
+        dead.close()
+        assert server.sock.fileno() >= 0 and server.is_listening()  # still open
+        server.close()
+        assert server.sock.fileno() == -1
+
+    run(main)
+
+
 def test_tcp_finish_connect_would_block_until_done() -> None:
     async def main() -> None:
         server = TcpSocket.create(ALL, "ipv4")
@@ -205,10 +224,12 @@ def test_tcp_options() -> None:
         assert s.receive_buffer_size() > 0
         s.set_send_buffer_size(1 << 16)
         assert s.send_buffer_size() > 0
-        for setter in (s.set_keep_alive_idle_time, s.set_keep_alive_interval,
-                       s.set_keep_alive_count, s.set_hop_limit, s.set_receive_buffer_size,
-                       s.set_send_buffer_size, s.set_listen_backlog_size):
-            assert code_of(lambda f=setter: f(0)) == "invalid-argument", setter
+        setters: list[Callable[[int], None]] = [
+            s.set_keep_alive_idle_time, s.set_keep_alive_interval, s.set_keep_alive_count,
+            s.set_hop_limit, s.set_receive_buffer_size, s.set_send_buffer_size,
+            s.set_listen_backlog_size]
+        for setter in setters:
+            assert code_of(lambda f=setter: f(0)) == "invalid-argument", setter  # type: ignore[misc]
         s.set_listen_backlog_size(10)
         assert s.backlog == 10
         s.bind(lo())

@@ -312,8 +312,7 @@ class TcpSocket:
                     err = SocketError("connection-aborted", str(e))
                 else:
                     err = _os(e)
-                return TcpSocket(self.policy, self.family, socket.socket(AF[self.family],
-                                 socket.SOCK_STREAM), state="closed", error=err)._closed_now()
+                return self._dead(err)
             remote = SocketAddress.from_python(peer)
             if not self.policy.permits_peer("tcp", str(remote.ip)):
                 _reset(conn)
@@ -321,11 +320,14 @@ class TcpSocket:
             conn.setblocking(False)
             return TcpSocket(self.policy, self.family, conn, state="connected")
 
-    def _closed_now(self) -> TcpSocket:
-        self.sock.close()
-        self._closed = True
-        self._refs = 0
-        return self
+    def _dead(self, err: SocketError) -> TcpSocket:
+        """A client socket that failed to be accepted: ``closed`` with ``err`` (it has no
+        socket of its own; it never touches the listener's, which it only names)."""
+        dead = TcpSocket(self.policy, self.family, self.sock, state="closed", error=err)
+        dead.watch.fd = -1
+        dead._closed = True
+        dead._refs = 0
+        return dead
 
     def accept_ready(self) -> bool:
         return self.state != "listening" or ready_now(self.sock)
