@@ -126,6 +126,48 @@ def test_tcp_echo_with_concurrent_clients() -> None:
         assert got == b"echo:" + b"%d;" % i * 5000
 
 
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+def test_tcp_and_udp_over_ipv6_loopback() -> None:
+    v6lo = ipaddress.ip_address("::1")
+
+    async def main() -> tuple[bytes, bytes]:
+        server = TcpSocket.create(ALL, "ipv6")
+        server.bind(SocketAddress(v6lo, 0))
+        server.listen()
+        addr = server.local_address()
+        assert addr.ip == v6lo and addr.family == "ipv6"
+        c = TcpSocket.create(ALL, "ipv6")
+        accepting = asyncio.ensure_future(server.accept())
+        await c.connect(addr)
+        peer = await accepting
+        w = c.take_send()
+        await w.write(b"six")
+        w.close()
+        got = await read_all(peer.take_receive())
+        assert code_of(lambda: TcpSocket.create(ALL, "ipv6").start_connect(lo(addr.port))) == \
+            "invalid-argument"  # an IPv4 address on an IPv6 socket
+        u1, u2 = UdpSocket.create(ALL, "ipv6"), UdpSocket.create(ALL, "ipv6")
+        u1.bind(SocketAddress(v6lo, 0))
+        u2.bind(SocketAddress(v6lo, 0))
+        await u1.send(b"dgram6", u2.local_address())
+        data, src = await u2.receive()
+        assert src == u1.local_address()
+        for x in (c, peer, server, u1, u2):
+            x.close()
+        return got, data
+
+    assert run(main) == (b"six", b"dgram6")
+
+
 def test_tcp_state_machine_errors() -> None:
     async def main() -> None:
         s = TcpSocket.create(ALL, "ipv4")
