@@ -4,7 +4,11 @@ values and memory64 (the wast side is in tests/wast/*.wast)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import guests
+import pytest
+from componentutil import wat_to_wasm
 
 import wasmloop
 
@@ -32,3 +36,46 @@ def test_qjs_http_handler_validates() -> None:
     component = wasmloop.Component.from_file(wasmloop.Engine(), str(path))
     handler = component.exports["wasi:http/handler@0.3.0"]
     assert "handle" in handler.exports  # type: ignore[attr-defined]
+
+
+# -- re-entrance --------------------------------------------------------------------------------
+
+REENTER = """
+(component
+  (import "cb" (func $cb (result u32)))
+  (core func $cb (canon lower (func $cb)))
+  (core module $M
+    (import "" "cb" (func $cb (result i32)))
+    (func (export "f") (result i32) (i32.add (call $cb) (i32.const 1000)))
+    (func (export "g") (result i32) (i32.const 5)))
+  (core instance $m (instantiate $M (with "" (instance (export "cb" (func $cb))))))
+  (func (export "f") (result u32) (canon lift (core func $m "f")))
+  (func (export "g") (result u32) (canon lift (core func $m "g"))))
+"""
+
+
+def _reenter_setup(target: str) -> tuple[wasmloop.Instance, wasmloop.Instance]:
+    engine = wasmloop.Engine()
+    comp = wasmloop.Component(engine, wat_to_wasm(REENTER))
+    insts: dict[str, wasmloop.Instance] = {}
+
+    async def cb() -> int:
+        # Called synchronously from `f`: the first step of the coroutine runs on f's stack.
+        return await insts[target].exports["g"]()  # type: ignore[operator]
+
+    linker = wasmloop.Linker(engine)
+    linker.define_func(None, "cb", cb)
+    insts["one"] = linker.instantiate_sync(comp)
+    insts["two"] = linker.instantiate_sync(comp)
+    return insts["one"], insts["two"]
+
+
+def test_host_callback_into_another_instance_is_allowed() -> None:
+    one, _two = _reenter_setup("two")
+    assert asyncio.run(one.exports["f"]()) == 1005  # type: ignore[operator]
+
+
+def test_host_callback_into_the_calling_instance_traps() -> None:
+    one, _two = _reenter_setup("one")
+    with pytest.raises(wasmloop.Trap, match="cannot enter component instance"):
+        asyncio.run(one.exports["f"]())  # type: ignore[operator]

@@ -382,6 +382,8 @@ class LiftedFunc(ComponentFunc):
         inst = self.inst
         if inst._poison[0]:
             inst.check_enter()
+        if caller is not None:
+            _check_host_reentry(inst, caller)
         holder = inst.exclusive_thread
         chain = caller.chain if caller is not None else None
         if holder is not None and (chain is None or holder.chain is not chain):
@@ -398,6 +400,7 @@ class LiftedFunc(ComponentFunc):
         thread.index = index = inst.threads.add(thread)
         prev = _thread._current
         _thread._current = thread
+        thread.resumer = prev
         try:
             cx = self._shared_cx or CallContext(inst, self.memory, self.realloc_func, task)
             try:
@@ -440,6 +443,7 @@ class LiftedFunc(ComponentFunc):
         inst = self.inst
         prev = _thread._current
         _thread._current = thread
+        thread.resumer = prev
         try:
             cx, fut = self._prologue(task, thread)
             if not fut.poll():
@@ -483,6 +487,7 @@ class LiftedFunc(ComponentFunc):
         inst = self.inst
         prev = _thread._current
         _thread._current = thread
+        thread.resumer = prev
         try:
             cx, fut = self._prologue(task, thread)
             if fut.poll():
@@ -930,6 +935,22 @@ def call_from_guest(thread: Thread, callee: ComponentFunc, args: Sequence[Any],
     return block(thread, sub.resolved, done)
 
 
+def _check_host_reentry(inst: ComponentInstance, caller: Thread) -> None:
+    """A host function called synchronously from guest code calls into ``inst``: the spec's
+    entering set (from the host) is ``inst`` and its ancestors, and none of them may be on the
+    native call stack (every instance of a tree shares the root, so: no thread of ``inst``'s
+    tree may be on the stack)."""
+    cell = inst._poison
+    t: Thread | None = caller
+    while t is not None:
+        if t.inst._poison is cell:
+            raise Trap(f"cannot enter component instance {inst.name!r}: a host function "
+                       "called from it (or from an instance of its tree) calls back in "
+                       "synchronously")
+        t = t.resumer
+    return
+
+
 class HostCall:
     """One call of a component function by the host: ``await HostCall(f, args).run()``.
 
@@ -983,6 +1004,8 @@ class HostCall:
             if value is not None:
                 self.adopt(value)
                 return
+        elif caller is not None and isinstance(func, LiftedFunc):
+            _check_host_reentry(func.inst, caller)
         self.on_cancel = self.func.call(
             self._on_start, self._on_resolve, self._on_fail, caller, True
         )

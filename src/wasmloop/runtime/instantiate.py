@@ -55,6 +55,16 @@ def _ignore(_x: Any) -> None:
     pass
 
 
+def _reenter_trap(inst: ComponentInstance) -> Callable[..., Any]:
+    def handler(_caller: Any, *_args: Any) -> Any:
+        if not inst.may_leave:
+            raise Trap("cannot leave component instance")
+        raise Trap(f"cannot enter component instance {inst.name!r}: it is already on the call "
+                   "stack (a component calling its own export)")
+
+    return handler
+
+
 class ExportBundle(dict):  # type: ignore[type-arg]
     """The exports of a component instance (or an instance built from inline exports), by
     name: ComponentFunc, RuntimeResource (for exported resource types), static types,
@@ -215,6 +225,7 @@ class _Instantiator:
         inst.exclusive_depth += 1
         prev = _thread._current
         _thread._current = thread
+        thread.resumer = prev
         try:
             return self.store.instantiate(module, externs)
         except InstantiationError as e:
@@ -331,6 +342,14 @@ class _Instantiator:
         static, memory, realloc, _ = self.opts(pos)
         o = self.info.canon_opts.get(pos)
         abi = self.abis.get(ft, static)
+        if isinstance(callee, LiftedFunc) and callee.inst is self.inst:
+            # Lowering the instance's own lifted function: every call would re-enter the
+            # instance, which Wasmtime 49 traps (the spec's entering set would be empty).
+            sig = abi.core_type_lower_async if o is not None and o.is_async \
+                else abi.core_type_lower
+            f = self.store.host_func(_core_sig(sig), _reenter_trap(self.inst), can_suspend=False)
+            self.spaces[S.CORE_FUNC].append(f)
+            return
         if o is not None and o.is_async:
             handler = lower_import_async(self.inst, callee, abi, memory, realloc)
             sig, can_suspend = abi.core_type_lower_async, False

@@ -61,6 +61,9 @@ class Thread:
     scheduled = False
     #: True while suspended by ``thread.suspend`` (no ready_func: only an explicit resume).
     suspended_explicitly = False
+    #: The thread that was running when this one was last resumed: while this thread runs,
+    #: following ``resumer`` walks the native call stack (host re-entrance checks).
+    resumer: Thread | None = None
 
     def __init__(self, task: Task | None, inst: ComponentInstance, chain: Any = None) -> None:
         self.task = task
@@ -117,6 +120,7 @@ class Thread:
         global _current
         prev = _current
         _current = self
+        self.resumer = prev
         try:
             next(self.body)  # type: ignore[arg-type]
         except StopIteration:
