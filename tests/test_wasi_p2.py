@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -519,6 +520,7 @@ def test_exit_raises_exit(engine: wasmloop.Engine, guest: wasmloop.Component,
 APP = r"""
 import hashlib
 import os
+import time
 import sys
 import time
 
@@ -676,3 +678,204 @@ def test_command_big_output(p2app: Path) -> None:
     ref = run_reference(p2app, ["big"])
     assert len(ref.stdout) == 1 << 20
     same(ref, run_p2(p2app, ["big"]))
+
+
+# --- the same objects driven from Python (what the guest-facing methods return) -----------------
+
+
+class FailingInput:
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def read(self, n: int) -> bytes:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_input_error_is_reported_once_then_closed_and_drop_closes_the_backend() -> None:
+    backend = FailingInput()
+
+    async def main() -> list[Any]:
+        s = p2io.InputStream(backend)
+        r1 = await s.blocking_read(10)
+        r2 = await s.read(10)
+        s.drop()
+        return [r1, r2]
+
+    r1, r2 = asyncio.run(main())
+    assert isinstance(r1, wasmloop.Err) and r1.value.case == "last-operation-failed"
+    assert r1.value.value.to_debug_string() == "[Errno 104] Connection reset by peer"
+    assert r2 == wasmloop.Err(wasmloop.Variant("closed"))
+    assert backend.closed
+
+
+def test_end_of_input_is_closed_after_the_data() -> None:
+    async def main() -> list[Any]:
+        s = p2io.InputStream(FixedInput(b"abc"))
+        return [await s.blocking_read(2), await s.blocking_read(5), await s.blocking_read(5),
+                await s.read(0)]
+
+    assert asyncio.run(main()) == [wasmloop.Ok(b"ab"), wasmloop.Ok(b"c"),
+                                   wasmloop.Err(wasmloop.Variant("closed")),
+                                   wasmloop.Err(wasmloop.Variant("closed"))]
+
+
+class FixedInput:
+    """An input of fixed bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def read(self, n: int) -> bytes:
+        chunk, self.data = self.data[:n], self.data[n:]
+        return chunk
+
+
+def test_stdin_handles_share_one_read_ahead_buffer() -> None:
+    ctx = ctx_of(stdin=b"0123456789")
+    stdin = p2.cli.StdinInterface(ctx)
+
+    async def main() -> list[Any]:
+        a = stdin.get_stdin()
+        first = await a.blocking_read(3)  # the read-ahead took all ten bytes
+        a.drop()
+        b = stdin.get_stdin()
+        return [first, await b.blocking_read(100), await b.blocking_skip(1)]
+
+    assert asyncio.run(main()) == [wasmloop.Ok(b"012"), wasmloop.Ok(b"3456789"),
+                                   wasmloop.Err(wasmloop.Variant("closed"))]
+
+
+def test_dropping_a_stream_with_a_live_pollable_traps() -> None:
+    async def main() -> None:
+        s = p2io.InputStream(FixedInput(b"x"))
+        p = s.subscribe()
+        with pytest.raises(p2io.StreamTrap, match="resource has children"):
+            s.drop()
+        p.drop()
+        s.drop()  # now fine
+        o = p2.cli.StdoutInterface(ctx_of()).get_stdout()
+        q = o.subscribe()
+        with pytest.raises(p2io.StreamTrap, match="resource has children"):
+            o.drop()
+        q.drop()
+        o.drop()
+
+    asyncio.run(main())
+
+
+def test_blocking_writes_over_4096_bytes_trap() -> None:
+    async def main() -> None:
+        o = p2.cli.StdoutInterface(ctx_of()).get_stdout()
+        assert await o.blocking_write_and_flush(b"x" * 4096) == wasmloop.Ok()
+        with pytest.raises(p2io.StreamTrap, match="expected at most 4096"):
+            await o.blocking_write_and_flush(b"x" * 4097)
+        with pytest.raises(p2io.StreamTrap, match="expected at most 4096"):
+            await o.blocking_write_zeroes_and_flush(4097)
+        assert o.check_write() == wasmloop.Ok(p2io.WRITE_BUDGET)
+        with pytest.raises(p2io.StreamTrap, match="more zeroes than"):
+            o.write_zeroes(p2io.WRITE_BUDGET + 1)
+
+    asyncio.run(main())
+
+
+def test_write_during_a_pending_flush_traps_and_check_write_is_zero() -> None:
+    out = SlowCount()
+
+    async def main() -> None:
+        o = p2io.OutputStream(out)
+        assert o.write(b"abc") == wasmloop.Ok()
+        assert o.flush() == wasmloop.Ok()
+        assert o.check_write() == wasmloop.Ok(0)
+        assert not o.subscribe().ready()
+        with pytest.raises(p2io.StreamTrap, match="while flush pending"):
+            o.write(b"d")
+        await o.subscribe().block()
+        assert o.check_write() == wasmloop.Ok(p2io.WRITE_BUDGET)
+
+    asyncio.run(main())
+    assert (out.total, out.flushes) == (3, 1)
+
+
+def test_flush_stdio_hands_on_what_was_queued_at_exit() -> None:
+    out = SlowCount()
+    ctx = ctx_of(stdout=out)
+
+    async def main() -> None:
+        o = p2.cli.StdoutInterface(ctx).get_stdout()
+        p2.cli.StdoutInterface(ctx).get_stdout().write(b"a" * 1000)
+        o.write(b"b" * 1000)
+        o.drop()  # dropped with bytes queued: nothing is lost
+        assert out.total < 2000
+        await flush_stdio(ctx)
+        assert out.total == 2000
+
+    asyncio.run(main())
+
+
+def test_splice_and_blocking_splice() -> None:
+    data = os.urandom(200_000)
+    ctx = ctx_of()
+
+    async def main() -> int:
+        src = p2io.InputStream(FixedInput(data))
+        dst = p2.cli.StdoutInterface(ctx).get_stdout()
+        moved = 0
+        r = await dst.splice(src, 10)  # nothing read ahead yet, or up to 10 bytes
+        assert isinstance(r, wasmloop.Ok) and r.value <= 10
+        moved += r.value
+        while True:
+            r = await dst.blocking_splice(src, 1 << 20)
+            if isinstance(r, wasmloop.Err):
+                assert r.value.case == "closed"
+                break
+            assert 0 < r.value <= p2io.WRITE_BUDGET
+            moved += r.value
+        assert await dst.blocking_flush() == wasmloop.Ok()
+        return moved
+
+    assert asyncio.run(main()) == len(data)
+    assert ctx.captured("stdout") == data
+
+
+def test_poll_waits_for_the_first_ready_and_reports_all_ready() -> None:
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        f1: asyncio.Future[None] = loop.create_future()
+        f2: asyncio.Future[None] = loop.create_future()
+        never: asyncio.Future[None] = loop.create_future()
+        ps = [p2io.Pollable.of_future(never), p2io.Pollable.of_future(f1),
+              p2io.Pollable.of_future(f2), p2.clocks.timer(0)]
+        loop.call_soon(f1.set_result, None)
+        first = await p2io.poll(ps[:3])
+        assert not never.cancelled()  # waiting never cancels the future it watches
+        f2.set_result(None)
+        return first + [-1] + await p2io.poll(ps)
+
+    assert asyncio.run(main()) == [1, -1, 1, 2, 3]
+
+
+def test_terminals_clocks_and_random() -> None:
+    class Tty(OutputBackend):
+        is_terminal = True
+
+    ctx = ctx_of(stdout=Tty(), insecure_seed=(7, 9))
+    assert p2.cli.TerminalStdout(ctx).get_terminal_stdout() is not None
+    assert p2.cli.TerminalStderr(ctx).get_terminal_stderr() is None
+    assert p2.cli.TerminalStdin(ctx).get_terminal_stdin() is None
+    wall = p2.clocks.WallClock().now()
+    assert abs(wall["seconds"] + wall["nanoseconds"] / 1e9 - time.time()) < 60
+    assert 0 <= wall["nanoseconds"] < 1_000_000_000
+    mono = p2.clocks.MonotonicClock()
+    assert mono.now() <= mono.now() and mono.resolution() >= 1
+    assert p2.random.InsecureSeed(ctx).insecure_seed() == (7, 9)
+    assert len(p2.random.Random(ctx).get_random_bytes(100)) == 100
+    assert len(p2.random.Insecure(ctx).get_insecure_random_bytes(5)) == 5
+    assert 0 <= p2.random.Random(ctx).get_random_u64() < 1 << 64
+    with pytest.raises(ValueError, match="at most"):
+        p2.random.Random(ctx).get_random_bytes(1 << 40)
+    env = p2.cli.Environment(WasiCtx(WasiConfig(args=["a", "b"], env={"K": "V"}, cwd="/x")))
+    assert (env.get_arguments(), env.get_environment(), env.initial_cwd()) == (
+        ["a", "b"], [("K", "V")], "/x")

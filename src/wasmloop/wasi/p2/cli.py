@@ -133,8 +133,6 @@ class TerminalOutputInterface:
 
 
 class TerminalStdin:
-    TerminalInput = TerminalInput
-
     def __init__(self, ctx: WasiCtx) -> None:
         self._ctx = ctx
 
@@ -143,8 +141,6 @@ class TerminalStdin:
 
 
 class TerminalStdout:
-    TerminalOutput = TerminalOutput
-
     def __init__(self, ctx: WasiCtx) -> None:
         self._ctx = ctx
 
@@ -153,8 +149,6 @@ class TerminalStdout:
 
 
 class TerminalStderr:
-    TerminalOutput = TerminalOutput
-
     def __init__(self, ctx: WasiCtx) -> None:
         self._ctx = ctx
 

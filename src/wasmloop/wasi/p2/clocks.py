@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from wasmloop.values import Record
 
@@ -25,7 +25,7 @@ __all__ = ["register", "timer"]
 VERSION = "0.2.12"
 
 
-def _resolution_ns(clock: str) -> int:
+def _resolution_ns(clock: Literal["monotonic", "time"]) -> int:
     try:
         return max(1, round(time.get_clock_info(clock).resolution * 1e9))
     except (ValueError, OSError):
@@ -48,8 +48,6 @@ def timer(deadline_ns: int) -> Pollable:
 
 class MonotonicClock:
     """``wasi:clocks/monotonic-clock``."""
-
-    Pollable = Pollable
 
     def __init__(self) -> None:
         self._resolution = _resolution_ns("monotonic")

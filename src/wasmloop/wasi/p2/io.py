@@ -147,11 +147,24 @@ class Pollable:
     """The ``pollable`` resource: ``is_ready()`` says whether the event happened; ``wait()``
     returns an awaitable that completes when it may have (it is tested again after)."""
 
-    __slots__ = ("_is_ready", "_wait")
+    __slots__ = ("_is_ready", "_wait", "_parent")
 
     def __init__(self, is_ready: Callable[[], bool], wait: Callable[[], Awaitable[None]]) -> None:
         self._is_ready = is_ready
         self._wait = wait
+        self._parent: _Parent | None = None
+
+    def child_of(self, parent: _Parent) -> Pollable:
+        """Make this pollable a child of ``parent`` (a stream): dropping the parent while the
+        pollable lives traps, as in Wasmtime."""
+        parent._children += 1
+        self._parent = parent
+        return self
+
+    def drop(self) -> None:
+        parent, self._parent = self._parent, None
+        if parent is not None:
+            parent._children -= 1
 
     @classmethod
     def ready_now(cls) -> Pollable:
@@ -169,6 +182,21 @@ class Pollable:
     async def block(self) -> None:
         while not self._is_ready():
             await self._wait()
+
+
+class _Parent:
+    """A resource that pollables are children of (Wasmtime's resource-table parent)."""
+
+    __slots__ = ("_children",)
+
+    def __init__(self) -> None:
+        self._children = 0
+
+    def _check_no_children(self, what: str) -> None:
+        if self._children:
+            raise StreamTrap(f"cannot drop the {what}: resource has children "
+                             f"({self._children} pollable{'s' if self._children > 1 else ''} "
+                             "from subscribe still alive)")
 
 
 async def poll(in_: Sequence[Pollable]) -> list[int]:
@@ -282,12 +310,13 @@ class _Source:
         _close_backend(self.backend)
 
 
-class InputStream:
+class InputStream(_Parent):
     """The ``input-stream`` resource over a backend with ``async read(n) -> bytes``."""
 
     __slots__ = ("_src", "_dropped")
 
     def __init__(self, backend: Any) -> None:
+        super().__init__()
         self._src = backend if isinstance(backend, _Source) else _Source(backend)
         self._src.refs += 1
         self._dropped = False
@@ -331,9 +360,10 @@ class InputStream:
     def subscribe(self) -> Pollable:
         src = self._src
         src.start()
-        return Pollable(src.is_ready, src.changed.wait)
+        return Pollable(src.is_ready, src.changed.wait).child_of(self)
 
     def drop(self) -> None:
+        self._check_no_children("input-stream")
         if not self._dropped:
             self._dropped = True
             self._src.release()
@@ -463,13 +493,14 @@ class _Sink:
         self._maybe_close()
 
 
-class OutputStream:
+class OutputStream(_Parent):
     """The ``output-stream`` resource over a backend with ``async write(data)`` and
     ``async flush()``."""
 
     __slots__ = ("_sink", "_dropped")
 
     def __init__(self, backend: Any) -> None:
+        super().__init__()
         self._sink = backend if isinstance(backend, _Sink) else _Sink(backend)
         self._sink.refs += 1
         self._dropped = False
@@ -515,7 +546,7 @@ class OutputStream:
             return st
         if s.idle:
             await s.write_now(contents)
-            return s.status() or Ok()
+            return self._after_flush()
         view = memoryview(contents)
         while view:
             await s.until_ready()
@@ -525,7 +556,17 @@ class OutputStream:
             k = min(len(view), s.permit())
             s.push(bytes(view[:k]))
             view = view[k:]
-        return await self.blocking_flush()
+        r = self.flush()
+        if isinstance(r, Err):
+            return Ok() if r == Err(CLOSED) else r
+        await s.until_ready()
+        return self._after_flush()
+
+    def _after_flush(self) -> Result:
+        """The end of a blocking write: an error is returned, the stream being closed is not
+        (as in Wasmtime)."""
+        st = self._sink.status()
+        return Ok() if st is None or st == Err(CLOSED) else st
 
     def flush(self) -> Result:
         s = self._sink
@@ -546,13 +587,17 @@ class OutputStream:
 
     def subscribe(self) -> Pollable:
         s = self._sink
-        return Pollable(s.is_ready, s.changed.wait)
+        return Pollable(s.is_ready, s.changed.wait).child_of(self)
 
     def write_zeroes(self, length: int) -> Result:
         s = self._sink
-        if s.error is None and not s.closed and not s.flush_pending and length > s.permit():
-            raise StreamTrap("write exceeded budget")
-        return self.write(bytes(length))
+        st = s.status()
+        if st is not None:
+            return st
+        if length > s.permit():
+            raise StreamTrap("cannot write more zeroes than `check_write` allows")
+        s.push(bytes(length))
+        return Ok()
 
     async def blocking_write_zeroes_and_flush(self, length: int) -> Result:
         if length > BLOCKING_MAX:
@@ -598,6 +643,7 @@ class OutputStream:
         return Ok(len(data))
 
     def drop(self) -> None:
+        self._check_no_children("output-stream")
         if not self._dropped:
             self._dropped = True
             self._sink.release()
@@ -622,8 +668,6 @@ class PollInterface:
 class StreamsInterface:
     """``wasi:io/streams``."""
 
-    Error = Error
-    Pollable = Pollable
     InputStream = InputStream
     OutputStream = OutputStream
 
