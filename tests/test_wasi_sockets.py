@@ -721,3 +721,199 @@ def test_guest_tcp_echo_within_the_allow_list(net_guest: Any) -> None:
                              NetworkPolicy(tcp=True, allow=["127.0.0.1"]))
     assert code == 0, lines
     assert sum(1 for line in lines if line.startswith("client ") and line.endswith("True")) == 3
+
+
+# --- a state-machine guest, against `wasmtime run` ----------------------------------------------
+
+SOCKETS03_GUEST = r'''
+# wasi:sockets@0.3.0 state machine, checks and options, printed as facts (never timings).
+import asyncio
+
+import componentize_py_async_support
+import wit_world
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import stdout
+from wit_world.imports import wasi_sockets_types as net
+
+V4, V6 = net.IpAddressFamily.IPV4, net.IpAddressFamily.IPV6
+S = 10**9
+
+
+def v4(port, addr=(127, 0, 0, 1)):
+    return net.IpSocketAddress_Ipv4(net.Ipv4SocketAddress(port=port, address=addr))
+
+
+def v6(port, addr=(0, 0, 0, 0, 0, 0, 0, 1)):
+    return net.IpSocketAddress_Ipv6(net.Ipv6SocketAddress(port=port, flow_info=0, address=addr,
+                                                          scope_id=0))
+
+
+def code(e):
+    v = e.value
+    name = type(v).__name__.split("_", 1)[-1]
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+class Out:
+    def __init__(self):
+        self.tx, rx = wit_world.byte_stream()
+        self.done = stdout.write_via_stream(rx)
+
+    async def line(self, *parts):
+        await self.tx.write_all((" ".join(str(p) for p in parts) + "\n").encode())
+
+    async def close(self):
+        self.tx.__exit__(None, None, None)
+        await self.done.read()
+
+
+async def attempt(f):
+    try:
+        r = f()
+        if asyncio.iscoroutine(r):
+            r = await r
+    except Err as e:
+        return "err " + code(e)
+    if isinstance(r, Err):  # a result read from a future
+        return "err " + code(r)
+    if isinstance(r, (bool, int)):
+        return f"ok {r}"
+    return "ok"
+
+
+async def tcp(out):
+    s = net.TcpSocket.create(V4)
+    await out.line("family", s.get_address_family() == V4, "listening", s.get_is_listening())
+    await out.line("local unbound", await attempt(s.get_local_address))
+    await out.line("remote unbound", await attempt(s.get_remote_address))
+    await out.line("bind v6 on v4", await attempt(lambda: s.bind(v6(0))))
+    await out.line("bind multicast", await attempt(lambda: s.bind(v4(0, (224, 0, 0, 1)))))
+    await out.line("connect port 0", await attempt(lambda: s.connect(v4(0))))
+    await out.line("connect unspecified", await attempt(lambda: s.connect(v4(80, (0, 0, 0, 0)))))
+    await out.line("bind", await attempt(lambda: s.bind(v4(0))))
+    await out.line("bind again", await attempt(lambda: s.bind(v4(0))))
+    await out.line("backlog 0", await attempt(lambda: s.set_listen_backlog_size(0)))
+    await out.line("backlog 5", await attempt(lambda: s.set_listen_backlog_size(5)))
+    for name, setter, value, getter in [
+        ("keep-alive", s.set_keep_alive_enabled, True, s.get_keep_alive_enabled),
+        ("idle", s.set_keep_alive_idle_time, 10 * S, s.get_keep_alive_idle_time),
+        ("idle 1ns", s.set_keep_alive_idle_time, 1, s.get_keep_alive_idle_time),
+        ("interval", s.set_keep_alive_interval, 3 * S, s.get_keep_alive_interval),
+        ("count", s.set_keep_alive_count, 5, s.get_keep_alive_count),
+        ("count 1000", s.set_keep_alive_count, 1000, s.get_keep_alive_count),
+        ("hop", s.set_hop_limit, 42, s.get_hop_limit),
+        ("rcvbuf", s.set_receive_buffer_size, 65536, s.get_receive_buffer_size),
+        ("sndbuf", s.set_send_buffer_size, 65536, s.get_send_buffer_size),
+    ]:
+        await out.line("set", name, await attempt(lambda: setter(value)), "get",
+                       await attempt(getter))
+    for name, setter in [("idle", s.set_keep_alive_idle_time), ("interval", s.set_keep_alive_interval),
+                         ("count", s.set_keep_alive_count), ("hop", s.set_hop_limit),
+                         ("rcvbuf", s.set_receive_buffer_size), ("sndbuf", s.set_send_buffer_size)]:
+        await out.line("set", name, "0", await attempt(lambda: setter(0)))
+    rx, fut = s.receive()
+    with rx:
+        await out.line("receive unconnected", await attempt(lambda: fut.read()))
+    tx, data = wit_world.byte_stream()
+    done = s.send(data)
+    tx.__exit__(None, None, None)
+    await out.line("send unconnected", await attempt(lambda: done.read()))
+    conns = s.listen()
+    port = s.get_local_address().value.port
+    await out.line("listening", s.get_is_listening(), port > 0)
+    await out.line("listen again", await attempt(s.listen))
+    await out.line("bind listening", await attempt(lambda: s.bind(v4(0))))
+    await out.line("connect listening", await attempt(lambda: s.connect(v4(port))))
+    await out.line("backlog listening", await attempt(lambda: s.set_listen_backlog_size(20)))
+
+    c = net.TcpSocket.create(V4)
+    await out.line("connect", await attempt(lambda: c.connect(v4(port))))
+    await out.line("connect again", await attempt(lambda: c.connect(v4(port))))
+    await out.line("bind connected", await attempt(lambda: c.bind(v4(0))))
+    await out.line("listen connected", await attempt(c.listen))
+    await out.line("remote is server", c.get_remote_address().value.port == port)
+    with conns:
+        (peer,) = await conns.read(1)
+    await out.line("peer remote is client",
+                   peer.get_remote_address().value.port == c.get_local_address().value.port)
+    await out.line("peer listening", peer.get_is_listening())
+    rx1, _ = c.receive()
+    rx2, fut2 = c.receive()
+    with rx2:
+        await out.line("receive twice", await attempt(lambda: fut2.read()))
+    rx1.__exit__(None, None, None)
+
+    closed = net.TcpSocket.create(V4)
+    closed.bind(v4(0))
+    free = closed.get_local_address().value.port
+    closed.__exit__(None, None, None)
+    r = net.TcpSocket.create(V4)
+    await out.line("connect refused", await attempt(lambda: r.connect(v4(free))))
+    await out.line("local after refused", await attempt(r.get_local_address))
+    await out.line("options after refused", await attempt(r.get_keep_alive_enabled))
+    await out.line("connect after refused", await attempt(lambda: r.connect(v4(port))))
+
+    s6 = net.TcpSocket.create(V6)
+    await out.line("v6 bind mapped", await attempt(lambda: s6.bind(v6(0, (0, 0, 0, 0, 0, 0xffff, 0x7f00, 1)))))
+    await out.line("v6 bind compatible", await attempt(lambda: s6.bind(v6(0, (0, 0, 0, 0, 0, 0, 0x7f00, 1)))))
+    await out.line("v6 bind v4", await attempt(lambda: s6.bind(v4(0))))
+    await out.line("v6 connect mapped", await attempt(lambda: s6.connect(v6(port, (0, 0, 0, 0, 0, 0xffff, 0x7f00, 1)))))
+
+
+async def udp(out):
+    u = net.UdpSocket.create(V4)
+    await out.line("local unbound", await attempt(u.get_local_address))
+    await out.line("remote unconnected", await attempt(u.get_remote_address))
+    await out.line("receive unbound", await attempt(u.receive))
+    await out.line("send nowhere", await attempt(lambda: u.send(b"x", None)))
+    await out.line("send too large", await attempt(lambda: u.send(b"x" * 65536, v4(9))))
+    await out.line("send port 0", await attempt(lambda: u.send(b"x", v4(0))))
+    await out.line("disconnect unconnected", await attempt(u.disconnect))
+    await out.line("bind v6 on v4", await attempt(lambda: u.bind(v6(0))))
+    await out.line("bind", await attempt(lambda: u.bind(v4(0))))
+    await out.line("bind again", await attempt(lambda: u.bind(v4(0))))
+    await out.line("connect port 0", await attempt(lambda: u.connect(v4(0))))
+    await out.line("connect", await attempt(lambda: u.connect(v4(9))))
+    await out.line("remote port", u.get_remote_address().value.port)
+    await out.line("send other", await attempt(lambda: u.send(b"x", v4(10))))
+    await out.line("disconnect", await attempt(u.disconnect))
+    await out.line("remote after disconnect", await attempt(u.get_remote_address))
+    await out.line("hop 0", await attempt(lambda: u.set_unicast_hop_limit(0)))
+    await out.line("hop 9", await attempt(lambda: u.set_unicast_hop_limit(9)),
+                   await attempt(u.get_unicast_hop_limit))
+    await out.line("rcvbuf", await attempt(lambda: u.set_receive_buffer_size(65536)),
+                   await attempt(u.get_receive_buffer_size))
+
+
+class Run(exports.Run):
+    async def run(self) -> None:
+        out = Out()
+        await out.line("== tcp")
+        await tcp(out)
+        await out.line("== udp")
+        await udp(out)
+        await out.line("done")
+        await out.close()
+
+
+_ = componentize_py_async_support
+'''
+
+
+def test_guest_state_machine_matches_wasmtime() -> None:
+    from difftest import compare, run_reference, run_wasmloop
+    from guests import build_python, wasi_wit
+
+    wasm = build_python(SOCKETS03_GUEST, "local:app/app", wasi_wit("0.3.0"))
+    ref = run_reference(wasm, [], flags=["-S", "inherit-network"])
+    assert ref.code == 0, ref.err()
+    lines = ref.lines()
+    # A few facts first, so two hosts that agree but are both wrong fail.
+    assert "bind again err invalid-state" in lines
+    assert "connect refused err connection-refused" in lines
+    assert "v6 bind mapped err invalid-argument" in lines
+    assert "send too large err datagram-too-large" in lines
+    assert "receive twice err invalid-state" in lines
+    assert "send unconnected err invalid-state" in lines
+    compare(ref, run_wasmloop(wasm, [], flags=["-S", "inherit-network"]))
