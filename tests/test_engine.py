@@ -206,7 +206,7 @@ def test_disk_cache_hit_new_engine(tmp_path) -> None:
     assert s.call(s.instantiate(m2, []).exports["add"], (1, 2)) == (3,)
     s.close()
     # different settings → different key, no hit
-    e3 = CoreEngine(cache_dir=tmp_path, max_wasm_stack=512 << 10)
+    e3 = CoreEngine(cache_dir=tmp_path, max_wasm_stack=256 << 10)
     assert not e3.compile(BASIC).from_cache
 
 

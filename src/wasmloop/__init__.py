@@ -20,6 +20,7 @@ from .errors import (
     WasmloopError,
 )
 from .host import Component, Engine, Exports, Func, HostResource, Instance, Linker, run
+from .limits import Limits
 from .runtime.resource import Resource
 from .streams import (
     BrokenResourceError,
@@ -63,6 +64,7 @@ __all__ = [
     "HostResource",
     "Instance",
     "InstantiationError",
+    "Limits",
     "LinkError",
     "Linker",
     "Ok",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .errors import WasmloopError
 
@@ -16,7 +17,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from . import wave
     from .host import Component, Engine, Func, Linker
 
-    engine = Engine(features=_features(args))
+    engine = Engine(features=_features(args), **_engine_options(args))
     component = Component.from_file(engine, args.component)
     if args.invoke is None:
         print(
@@ -26,7 +27,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    linker = Linker(engine)
+    linker = Linker(engine, limits=_limits(args))
 
     async def go() -> int:
         instance = await linker.instantiate(component)
@@ -45,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(wave.format_value(result, func.type.result))
         return 0
 
-    return asyncio.run(go())
+    return asyncio.run(_with_timeout(go(), args))
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -64,7 +65,9 @@ def _cmd_wast(args: argparse.Namespace) -> int:
     from .host import Engine
     from .wast import WastResult, WastRunner
 
-    runner = WastRunner(Engine(features=_features(args)), features=_features(args))
+    opts = _engine_options(args)
+    runner = WastRunner(Engine(features=_features(args), **opts), features=_features(args),
+                        limits=_limits(args), engine_options=opts)
     total = WastResult()
     for path in args.files:
         res = runner.run_json(path) if args.json else runner.run_wast(path)
@@ -79,6 +82,8 @@ def _features(args: argparse.Namespace) -> set[str]:
     out: set[str] = set()
     for flag in args.wasm_flags or ():
         name, _, value = flag.partition("=")
+        if name in _LIMIT_W_FLAGS:
+            continue
         name = name.removeprefix("component-model-")
         if value.lower() in ("", "y", "yes", "true"):
             out.add(name)
@@ -90,9 +95,98 @@ def _add_w(p: argparse.ArgumentParser) -> None:
         "-W",
         dest="wasm_flags",
         action="append",
-        metavar="component-model-NAME=y",
-        help="enable a component-model feature (async-stackful, more-async-builtins, "
-        "error-context, threading), as Wasmtime's -W does",
+        metavar="NAME=VALUE",
+        help="wasm options, as Wasmtime's -W: component-model-NAME=y (async-stackful, "
+        "more-async-builtins, error-context, threading); limits timeout=DUR, fuel=N, "
+        "max-memory-size=BYTES, max-table-elements=N, max-instances=N, max-tables=N, "
+        "max-memories=N",
+    )
+
+
+# -- limits (see wasmloop.limits) -------------------------------------------------------------
+
+#: ``-W NAME=VALUE`` limit options, as Wasmtime spells them → (Limits field, parser).
+_LIMIT_W_FLAGS = {
+    "timeout": "timeout",
+    "fuel": "fuel",
+    "max-memory-size": "max_memory_size",
+    "max-table-elements": "max_table_elements",
+    "max-instances": "max_instances",
+    "max-tables": "max_tables",
+    "max-memories": "max_memories",
+}
+#: ``-S NAME=VALUE`` limit options.
+_LIMIT_S_FLAGS = {"max-component-handles": "max_handles"}
+
+
+def _limit_values(args: argparse.Namespace) -> dict[str, Any]:
+    from .limits import parse_count, parse_duration, parse_size
+
+    parsers: dict[str, Callable[[str], Any]] = {
+        "timeout": parse_duration,
+        "max_memory_size": parse_size,
+    }
+    out: dict[str, Any] = {}
+    for flag in args.wasm_flags or ():
+        name, _, value = flag.partition("=")
+        field = _LIMIT_W_FLAGS.get(name)
+        if field is not None:
+            out[field] = parsers.get(field, parse_count)(value)
+    for flag in getattr(args, "wasi_flags", None) or ():
+        name, _, value = flag.partition("=")
+        field = _LIMIT_S_FLAGS.get(name)
+        if field is not None:
+            out[field] = parse_count(value)
+    if getattr(args, "timeout", None) is not None:
+        out["timeout"] = parse_duration(args.timeout)
+    if getattr(args, "fuel", None) is not None:
+        out["fuel"] = parse_count(args.fuel)
+    if getattr(args, "max_memory_size", None) is not None:
+        out["max_memory_size"] = parse_size(args.max_memory_size)
+    return out
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from .limits import Limits
+
+    values = _limit_values(args)
+    return Limits(**values) if values else None
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    values = _limit_values(args)
+    return {
+        "epoch_interruption": values.get("timeout") is not None,
+        "consume_fuel": values.get("fuel") is not None,
+    }
+
+
+async def _with_timeout(coro: Any, args: argparse.Namespace) -> Any:
+    """The whole run ends at ``--timeout``, as under Wasmtime, even if the host itself is
+    what waits (the instance's own deadline ends guests that spin or wait)."""
+    timeout = _limit_values(args).get("timeout")
+    if timeout is None:
+        return await coro
+    try:
+        # a little after the instance's own deadline, which gives the clearer trap
+        async with asyncio.timeout(timeout + 0.25):
+            return await coro
+    except TimeoutError:
+        raise WasmloopError("timed out after deadline has elapsed: wasm trap: interrupt") from None
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", metavar="DUR",
+                   help="end the run after DUR (10s, 500ms); same as -W timeout=DUR")
+    p.add_argument("--fuel", metavar="N", help="give each instance N units of fuel (-W fuel=N)")
+    p.add_argument("--max-memory-size", metavar="BYTES",
+                   help="largest size of a linear memory (-W max-memory-size=BYTES)")
+    p.add_argument(
+        "-S",
+        dest="wasi_flags",
+        action="append",
+        metavar="NAME=VALUE",
+        help="system options, as Wasmtime's -S: max-component-handles=N (default 100000)",
     )
 
 
@@ -107,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("component", help="the component (.wasm)")
     run.add_argument("args", nargs="*", help="arguments for the component")
     _add_w(run)
+    _add_limits(run)
     run.set_defaults(func=_cmd_run)
 
     insp = sub.add_parser("inspect", help="print a component's imports and exports as WIT")
@@ -119,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="the files are `wasm-tools json-from-wast` output"
     )
     _add_w(wast)
+    _add_limits(wast)
     wast.set_defaults(func=_cmd_wast)
     return p
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .binary import decode_component
 from .engine import CoreEngine, CoreModule, Store
 from .errors import LinkError
 from .interfaces import InterfaceImpl, find_compatible
+from .limits import Limits
 from .runtime import thread as _thread
 from .runtime.func import ComponentFunc, HostCall, HostFunc, LiftedFunc
 from .runtime.instance import ComponentInstance
@@ -38,6 +41,13 @@ class Engine:
     Wasmtime's ``-W component-model-NAME`` flags do: ``"async-stackful"``,
     ``"more-async-builtins"``, ``"error-context"``, ``"threading"`` (``"async"`` is on by
     default). ``features=wasmloop.ALL_FEATURES`` enables everything.
+
+    Limits (see ``wasmloop.Limits``): ``epoch_interruption=True`` lets ``Limits.timeout``
+    interrupt running wasm, ``consume_fuel=True`` meters ``Limits.fuel``; both cost a little
+    speed, so they are off unless asked for. ``max_wasm_stack`` (default 512 KiB, as Wasmtime)
+    bounds the wasm stack; ``async_stack_size`` (default 2 MiB) is each fiber's stack, and
+    must exceed it by 1 MiB (Python host code runs on the rest). ``memory_reservation`` and
+    ``memory_guard_size`` are wasmtime's virtual-memory settings for linear memories.
     """
 
     def __init__(
@@ -46,8 +56,24 @@ class Engine:
         cache_dir: str | os.PathLike[str] | None = None,
         cache: bool = True,
         features: Iterable[str] = (),
+        epoch_interruption: bool = False,
+        consume_fuel: bool = False,
+        max_wasm_stack: int | None = None,
+        async_stack_size: int | None = None,
+        memory_reservation: int | None = None,
+        memory_guard_size: int | None = None,
     ) -> None:
-        kwargs: dict[str, Any] = {"use_cache": cache}
+        kwargs: dict[str, Any] = {
+            "use_cache": cache,
+            "epoch_interruption": epoch_interruption,
+            "consume_fuel": consume_fuel,
+            "memory_reservation": memory_reservation,
+            "memory_guard_size": memory_guard_size,
+        }
+        if max_wasm_stack is not None:
+            kwargs["max_wasm_stack"] = max_wasm_stack
+        if async_stack_size is not None:
+            kwargs["async_stack_size"] = async_stack_size
         if cache_dir is not None:
             kwargs["cache_dir"] = cache_dir
         extra = frozenset(features)
@@ -134,8 +160,11 @@ class Linker:
     definition when there is no exact one (see ``wasmloop.interfaces``).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, limits: Limits | None = None) -> None:
         self.engine = engine
+        #: Default ``Limits`` of instances this linker makes (``instantiate(limits=...)``
+        #: overrides them).
+        self.limits = limits
         self._defs: dict[str, Any] = {}
         self.allow_shadowing = False
         self._class_resources: dict[type, HostResource] = {}
@@ -261,10 +290,14 @@ class Linker:
 
     # -- instantiation --------------------------------------------------------------------------
 
-    def _instantiate(self, component: Component) -> Instance:
+    def _instantiate(self, component: Component, limits: Limits | None = None) -> Instance:
         args = self._args(component)
+        limits = limits if limits is not None else self.limits
         store = Store(self.engine.core)
         try:
+            if limits is not None:
+                limits.apply_to_store(store)
+                started = time.monotonic()
             inst = instantiate(
                 component.info,
                 args,
@@ -276,14 +309,23 @@ class Linker:
         except BaseException:
             store.close()
             raise
-        return Instance(component, inst, store)
+        instance = Instance(component, inst, store)
+        if limits is not None and limits.timeout is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = _private_runner().get_loop()  # where call_sync runs the guest
+            left = max(0.0, limits.timeout - (time.monotonic() - started))
+            instance._timer = replace(limits, timeout=left).arm_timeout(inst, loop)
+        return instance
 
-    async def instantiate(self, component: Component) -> Instance:
-        """Instantiate ``component`` with this linker's definitions."""
-        return self._instantiate(component)
+    async def instantiate(self, component: Component, *, limits: Limits | None = None) -> Instance:
+        """Instantiate ``component`` with this linker's definitions (and ``limits``, or the
+        linker's)."""
+        return self._instantiate(component, limits)
 
-    def instantiate_sync(self, component: Component) -> Instance:
-        return self._instantiate(component)
+    def instantiate_sync(self, component: Component, *, limits: Limits | None = None) -> Instance:
+        return self._instantiate(component, limits)
 
 
 def _describe(v: Any) -> str:
@@ -445,6 +487,7 @@ class Instance:
         self.component = component
         self._inst = inst
         self._store = store
+        self._timer: Any = None
         self.exports = Exports(ExportBundle(inst.exports, inst))
 
     @property
@@ -453,6 +496,9 @@ class Instance:
 
     def close(self) -> None:
         """Free the instance's store. Calls after this fail."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._inst.poison()
         self._store.close()
 

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from .errors import DecodeError, LinkError, Trap, ValidationError, WasmloopError
 from .host import Component, Engine, Func, Instance, Linker
+from .limits import Limits
 from .types import (
     EnumType,
     FlagsType,
@@ -116,9 +117,16 @@ class WastRunner:
         engine: Engine | None = None,
         out: TextIO | None = None,
         features: Iterable[str] = (),
+        *,
+        limits: Limits | None = None,
+        engine_options: dict[str, Any] | None = None,
     ) -> None:
         self.features = frozenset(features)
-        self.engine = engine or Engine(features=self.features)
+        #: ``Limits`` for every instance, and ``Engine`` keyword arguments for the engines
+        #: made per file (``wasmloop wast --timeout/--fuel/...``).
+        self.limits = limits
+        self.engine_options = dict(engine_options or {})
+        self.engine = engine or Engine(features=self.features, **self.engine_options)
         self.base_engine = self.engine
         self.out = out if out is not None else sys.stdout
 
@@ -133,7 +141,8 @@ class WastRunner:
 
         wanted &= FEATURES
         if wanted - self.base_engine.features:
-            self.engine = Engine(features=wanted | self.base_engine.features)
+            self.engine = Engine(features=wanted | self.base_engine.features,
+                                 **self.engine_options)
         else:
             self.engine = self.base_engine
         with tempfile.TemporaryDirectory(prefix="wasmloop-wast-") as tmp:
@@ -160,7 +169,7 @@ class WastRunner:
         self.instances: dict[str, Instance] = {}
         self.all_instances: list[Instance] = []
         self.definitions: dict[str, Component] = {}
-        self.linker = Linker(self.engine)
+        self.linker = Linker(self.engine, limits=self.limits)
         self.linker.allow_shadowing = True
         try:
             for cmd in commands:

@@ -137,6 +137,12 @@ wasmtime_tagtype_functype = (
 )
 
 wasmtime_store_new = _fn("wasmtime_store_new", _P, _P, _P, _P)
+_I64 = ctypes.c_int64
+wasmtime_store_limiter = _fn("wasmtime_store_limiter", None, _P, _I64, _I64, _I64, _I64, _I64)
+wasmtime_context_set_epoch_deadline = _fn("wasmtime_context_set_epoch_deadline", None, _P, _U64)
+wasmtime_engine_increment_epoch = _fn("wasmtime_engine_increment_epoch", None, _P)
+wasmtime_context_set_fuel = _fn("wasmtime_context_set_fuel", _P, _P, _U64)
+wasmtime_context_get_fuel = _fn("wasmtime_context_get_fuel", _P, _P, _P)
 wasmtime_store_context = _fn("wasmtime_store_context", _P, _P)
 wasmtime_store_delete = _fn("wasmtime_store_delete", None, _P)
 wasmtime_linker_new = _fn("wasmtime_linker_new", _P, _P)

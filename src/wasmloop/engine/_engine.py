@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import errors
 from . import _capi
+from ._epoch import EpochTicker
 from ._types import extern_type
 
 
@@ -39,6 +40,14 @@ def wasmtime_version() -> str:
 
 _UNSET: Any = object()
 
+#: Wasmtime's defaults (512 KiB of wasm stack, 2 MiB fibers). Each live store keeps one fiber
+#: stack for reuse, so the fiber size is what a live instance costs in address space.
+DEFAULT_MAX_WASM_STACK = 512 << 10
+DEFAULT_ASYNC_STACK_SIZE = 2 << 20
+#: Fiber stack left for Python host code above the wasm frames: CPython 3.11 at its default
+#: recursion limit (1000 frames, each C-level re-entry ≈0.5–1 KiB) fits in well under this.
+MIN_HOST_STACK = 1 << 20
+
 
 class CoreEngine:
     """A wasmtime engine for core modules, configured for async calls (fibers).
@@ -52,15 +61,27 @@ class CoreEngine:
         *,
         cache_dir: str | os.PathLike[str] | None = _UNSET,
         use_cache: bool = True,
-        max_wasm_stack: int = 1 << 20,
-        async_stack_size: int = 16 << 20,
+        max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
+        async_stack_size: int = DEFAULT_ASYNC_STACK_SIZE,
+        epoch_interruption: bool = False,
+        consume_fuel: bool = False,
+        memory_reservation: int | None = None,
+        memory_guard_size: int | None = None,
     ) -> None:
-        if async_stack_size <= max_wasm_stack:
-            # wasmtime aborts the process in this case; refuse it first.
-            raise ValueError("async_stack_size must be larger than max_wasm_stack")
+        if async_stack_size < max_wasm_stack + MIN_HOST_STACK:
+            # wasmtime aborts the process if the fiber stack is smaller than the wasm stack
+            # limit, and Python code in host functions runs on the rest of the fiber stack.
+            raise ValueError(
+                "async_stack_size must exceed max_wasm_stack by at least "
+                f"{MIN_HOST_STACK >> 10} KiB (room for Python code in host functions)"
+            )
+        self.epoch_interruption = bool(epoch_interruption)
+        self.consume_fuel = bool(consume_fuel)
         self.settings: dict[str, bool | int] = {
             "max_wasm_stack": int(max_wasm_stack),
             "async_stack_size": int(async_stack_size),
+            "epoch_interruption": self.epoch_interruption,
+            "consume_fuel": self.consume_fuel,
             "memory_may_move": False,
             "wasm_multi_memory": True,
             "wasm_bulk_memory": True,
@@ -75,7 +96,12 @@ class CoreEngine:
             "wasm_wide_arithmetic": True,
             "wasm_extended_const": True,
         }
+        if memory_reservation is not None:
+            self.settings["memory_reservation"] = int(memory_reservation)
+        if memory_guard_size is not None:
+            self.settings["memory_guard_size"] = int(memory_guard_size)
         self._ptr, self.missing_settings = _capi.engine_new(self.settings)
+        self.ticker = EpochTicker(self._ptr) if self.epoch_interruption else None
         if cache_dir is _UNSET:
             cache_dir = default_cache_dir()
         self.cache_dir: Path | None = (
@@ -93,6 +119,9 @@ class CoreEngine:
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", None)
         if ptr:
+            ticker = getattr(self, "ticker", None)
+            if ticker is not None:
+                ticker.close()  # it increments this engine's epoch: stop it first
             self._modules = {}
             self._ptr = None
             # Function types are tied to this engine: forget them, so a new engine that wasmtime

@@ -23,6 +23,9 @@ from ._types import (
 )
 
 _PRIVATE_MODULE = b"wasmloop:private"
+#: Epoch ticks beyond now for "no deadline" (centuries of ticks; no overflow when added).
+_NO_DEADLINE = 1 << 62
+_UNLIMITED_FUEL = (1 << 63) - 1
 
 
 class Pending:
@@ -74,6 +77,73 @@ class Store:
         self._memories: list[Memory] = []
         self._proxy = weakref.proxy(self)
         self.closed = False
+        self._ticking = False
+        if engine.epoch_interruption:
+            # wasmtime's default deadline is the current epoch: every call would trap at once.
+            _capi.wasmtime_context_set_epoch_deadline(self._ctx, _NO_DEADLINE)
+        if engine.consume_fuel:
+            _capi.check(_capi.wasmtime_context_set_fuel(self._ctx, _UNLIMITED_FUEL))
+
+    # -- limits ------------------------------------------------------------------------------
+    def set_deadline(self, seconds: float | None) -> None:
+        """Wasm code in this store traps ``wasm trap: interrupt`` once ``seconds`` have passed
+        (``None``: never). Needs an engine made with ``epoch_interruption=True``."""
+        self._check_open()
+        ticker = self.engine.ticker
+        if ticker is None:
+            raise ValueError("a deadline needs an engine with epoch_interruption=True")
+        if seconds is None:
+            _capi.wasmtime_context_set_epoch_deadline(self._ctx, _NO_DEADLINE)
+            if self._ticking:
+                self._ticking = False
+                ticker.release()
+            return
+        _capi.wasmtime_context_set_epoch_deadline(self._ctx, ticker.ticks_for(max(0.0, seconds)))
+        if not self._ticking:
+            self._ticking = True
+            ticker.acquire()
+
+    def set_fuel(self, fuel: int) -> None:
+        """Gives the store ``fuel`` units (about one per wasm instruction); running out traps
+        ``wasm trap: all fuel consumed by WebAssembly``. Needs ``consume_fuel=True``."""
+        self._check_open()
+        if not self.engine.consume_fuel:
+            raise ValueError("fuel needs an engine with consume_fuel=True")
+        if fuel < 0:
+            raise ValueError("fuel must not be negative")
+        _capi.check(_capi.wasmtime_context_set_fuel(self._ctx, min(int(fuel), _UNLIMITED_FUEL)))
+
+    def get_fuel(self) -> int:
+        self._check_open()
+        out = _capi.Buffer(8)
+        _capi.check(_capi.wasmtime_context_get_fuel(self._ctx, out.addr))
+        return _capi.read_u64(out.addr)
+
+    def set_limits(
+        self,
+        *,
+        memory_size: int | None = None,
+        table_elements: int | None = None,
+        instances: int | None = None,
+        tables: int | None = None,
+        memories: int | None = None,
+    ) -> None:
+        """wasmtime's store limiter: ``memory_size`` bytes per linear memory (``memory.grow``
+        past it returns -1; a larger minimum fails instantiation), ``table_elements`` per
+        table, and counts of core instances, tables and memories (``None``: wasmtime's
+        default). Call before instantiating anything in the store."""
+        self._check_open()
+
+        def v(x: int | None) -> int:
+            if x is None:
+                return -1
+            if x < 0:
+                raise ValueError("store limits must not be negative")
+            return min(int(x), (1 << 63) - 1)
+
+        _capi.wasmtime_store_limiter(
+            self._ptr, v(memory_size), v(table_elements), v(instances), v(tables), v(memories)
+        )
 
     # ----------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -83,6 +153,9 @@ class Store:
             if fut._state == 1:
                 raise RuntimeError("cannot close a store while one of its calls is running")
         self.closed = True
+        if self._ticking:
+            self._ticking = False
+            self.engine.ticker.release()  # type: ignore[union-attr]
         for fut in list(self._futures):
             fut.close()
         self._futures.clear()

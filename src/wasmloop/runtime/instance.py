@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Trap
-from .table import Table
+from .table import Table, budget_of
 
 if TYPE_CHECKING:
     from ..engine import Store
@@ -46,7 +46,8 @@ class ComponentInstance:
         self.name = name
         self.store = store
         self.parent = parent
-        self.handles = Table()
+        budget = parent.handles.budget if parent is not None else budget_of(store)
+        self.handles = Table(budget)
         self.may_leave = True
         # A trap anywhere in an instance tree (a top-level instantiation and its nested
         # component instances) poisons the whole tree: one shared cell.
@@ -56,7 +57,7 @@ class ComponentInstance:
             parent.children.append(self)
         self.resources: dict[ResourceType, RuntimeResource] = {}
         self.exports: dict[str, Any] = {}
-        self.threads = Table()
+        self.threads = Table(budget)
         self.backpressure = 0
         self.num_waiting_to_enter = 0
         self.exclusive_thread: Any = None
