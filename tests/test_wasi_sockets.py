@@ -917,3 +917,208 @@ def test_guest_state_machine_matches_wasmtime() -> None:
     assert "receive twice err invalid-state" in lines
     assert "send unconnected err invalid-state" in lines
     compare(ref, run_wasmloop(wasm, [], flags=["-S", "inherit-network"]))
+
+
+SOCKETS02_GUEST = r'''
+# wasi:sockets@0.2.12 start/finish state machine, streams and UDP, printed as facts.
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import (
+    instance_network,
+    ip_name_lookup,
+    network,
+    poll,
+    stdout,
+    streams,
+    tcp,
+    tcp_create_socket,
+    udp,
+    udp_create_socket,
+)
+
+V4 = network.IpAddressFamily.IPV4
+_out = []
+
+
+def line(*parts):
+    if not _out:
+        _out.append(stdout.get_stdout())
+    _out[0].blocking_write_and_flush((" ".join(str(p) for p in parts) + "\n").encode())
+
+
+def code(e):
+    v = e.value
+    if hasattr(v, "name"):
+        return v.name.lower().replace("_", "-")
+    return type(v).__name__.split("_", 1)[-1].lower()
+
+
+def attempt(fn):
+    try:
+        r = fn()
+    except Err as e:
+        return "err " + code(e)
+    if isinstance(r, (bool, int)):
+        return f"ok {r}"
+    return "ok"
+
+
+def wait(p):
+    poll.poll([p])
+    p.__exit__(None, None, None)
+
+
+def v4(port, addr=(127, 0, 0, 1)):
+    return network.IpSocketAddress_Ipv4(network.Ipv4SocketAddress(port=port, address=addr))
+
+
+def read_to_end(ins):
+    data = b""
+    for _ in range(1000):
+        try:
+            data += ins.blocking_read(65536)
+        except Err as e:
+            return data, code(e)
+    return data, "no end"
+
+
+def s_tcp(net):
+    s = tcp_create_socket.create_tcp_socket(V4)
+    line("finish bind unstarted", attempt(s.finish_bind))
+    line("finish connect unstarted", attempt(s.finish_connect))
+    line("finish listen unstarted", attempt(s.finish_listen))
+    line("listen unbound", attempt(s.start_listen))
+    line("accept unlistening", attempt(s.accept))
+    line("shutdown unconnected", attempt(lambda: s.shutdown(tcp.ShutdownType.BOTH)))
+    line("start bind", attempt(lambda: s.start_bind(net, v4(0))))
+    line("start bind again", attempt(lambda: s.start_bind(net, v4(0))))
+    line("start connect during bind", attempt(lambda: s.start_connect(net, v4(9))))
+    line("start listen during bind", attempt(s.start_listen))
+    line("finish bind", attempt(s.finish_bind))
+    line("finish bind again", attempt(s.finish_bind))
+    line("start bind bound", attempt(lambda: s.start_bind(net, v4(0))))
+    line("start listen", attempt(s.start_listen))
+    line("listening", s.is_listening())
+    line("finish listen", attempt(s.finish_listen))
+    line("start listen again", attempt(s.start_listen))
+    line("accept none", attempt(s.accept))
+    port = s.local_address().value.port
+
+    c = tcp_create_socket.create_tcp_socket(V4)
+    line("start connect port 0", attempt(lambda: c.start_connect(net, v4(0))))
+    line("start connect", attempt(lambda: c.start_connect(net, v4(port))))
+    line("start connect again", attempt(lambda: c.start_connect(net, v4(port))))
+    line("options connecting", attempt(c.keep_alive_enabled))
+    wait(c.subscribe())
+    ins, outs = c.finish_connect()
+    line("finish connect again", attempt(c.finish_connect))
+    line("start connect connected", attempt(lambda: c.start_connect(net, v4(port))))
+    wait(s.subscribe())
+    peer, pins, pouts = s.accept()
+    line("peer remote is client",
+         peer.remote_address().value.port == c.local_address().value.port)
+    outs.blocking_write_and_flush(b"hello")
+    line("shutdown send", attempt(lambda: c.shutdown(tcp.ShutdownType.SEND)))
+    data, end = read_to_end(pins)
+    line("peer got", data, "then", end)
+    pouts.blocking_write_and_flush(b"back")
+    line("shutdown peer both", attempt(lambda: peer.shutdown(tcp.ShutdownType.BOTH)))
+    data, end = read_to_end(ins)
+    line("client got", data, "then", end)
+    for r in (ins, outs, pins, pouts, peer, c):
+        r.__exit__(None, None, None)
+
+    closed = tcp_create_socket.create_tcp_socket(V4)
+    closed.start_bind(net, v4(0))
+    closed.finish_bind()
+    free = closed.local_address().value.port
+    closed.__exit__(None, None, None)
+    r = tcp_create_socket.create_tcp_socket(V4)
+    r.start_connect(net, v4(free))
+    wait(r.subscribe())
+    line("finish refused", attempt(r.finish_connect))
+    line("finish refused again", attempt(r.finish_connect))
+    line("local after refused", attempt(r.local_address))
+    line("start connect after refused", attempt(lambda: r.start_connect(net, v4(port))))
+
+
+def dgram(data, addr):
+    return udp.OutgoingDatagram(data=data, remote_address=addr)
+
+
+def s_udp(net):
+    a = udp_create_socket.create_udp_socket(V4)
+    line("stream unbound", attempt(lambda: a.stream(None)))
+    line("finish bind unstarted", attempt(a.finish_bind))
+    a.start_bind(net, v4(0))
+    line("start bind again", attempt(lambda: a.start_bind(net, v4(0))))
+    a.finish_bind()
+    pa = a.local_address().value.port
+    ain, aout = a.stream(None)
+    line("check send", attempt(aout.check_send))
+    line("send no address", attempt(lambda: aout.send([dgram(b"x", None)])))
+    b = udp_create_socket.create_udp_socket(V4)
+    b.start_bind(net, v4(0))
+    b.finish_bind()
+    pb = b.local_address().value.port
+    bin_, bout = b.stream(v4(pa))
+    line("b remote is a", b.remote_address().value.port == pa)
+    bout.check_send()
+    line("b sends", attempt(lambda: bout.send([dgram(b"one", None), dgram(b"two", v4(pa))])))
+    bout.check_send()
+    line("b sends elsewhere", attempt(lambda: bout.send([dgram(b"x", v4(pa ^ 1))])))
+    got = []
+    for _ in range(100):
+        if len(got) >= 2:
+            break
+        wait(ain.subscribe())
+        got += ain.receive(10)
+    line("a got", [d.data for d in got], all(d.remote_address.value.port == pb for d in got))
+    line("receive 0", len(ain.receive(0)))
+    for r in (ain, aout, bin_, bout):
+        r.__exit__(None, None, None)
+    line("stream again", attempt(lambda: b.stream(None)))
+    line("b remote after", attempt(b.remote_address))
+
+
+def s_lookup(net):
+    line("lookup empty", attempt(lambda: ip_name_lookup.resolve_addresses(net, "")))
+    for name in ("localhost", "127.0.0.1", "[::1]", "name.invalid"):
+        st = ip_name_lookup.resolve_addresses(net, name)
+        wait(st.subscribe())
+        addrs = []
+        try:
+            while (a := st.resolve_next_address()) is not None:
+                addrs.append(list(a.value))
+            line("lookup", name, "ok", addrs)
+        except Err as e:
+            line("lookup", name, "err", code(e))
+
+
+class Run(exports.Run):
+    def run(self) -> None:
+        net = instance_network.instance_network()
+        line("== tcp")
+        s_tcp(net)
+        line("== udp")
+        s_udp(net)
+        line("== lookup")
+        s_lookup(net)
+        line("done")
+'''
+
+
+def test_guest_p2_state_machine_matches_wasmtime() -> None:
+    from difftest import compare, run_reference, run_wasmloop
+    from guests import build_python, wasi_wit
+
+    wasm = build_python(SOCKETS02_GUEST, "local:app/app", wasi_wit("0.2.12"))
+    flags = ["-S", "inherit-network", "-S", "allow-ip-name-lookup"]
+    ref = run_reference(wasm, [], flags=flags)
+    assert ref.code == 0, ref.err()
+    lines = ref.lines()
+    assert "start bind again err concurrency-conflict" in lines
+    assert "finish bind again err not-in-progress" in lines
+    assert "listen unbound err invalid-state" in lines
+    assert "accept none err would-block" in lines
+    compare(ref, run_wasmloop(wasm, [], flags=flags))
