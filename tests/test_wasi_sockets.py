@@ -583,6 +583,7 @@ def test_p2_tcp_start_finish_accept_and_streams() -> None:
 
         assert await cout.blocking_write_and_flush(b"ping") == Ok()
         assert client.shutdown("send") == Ok()
+        assert cout.check_write() == Err(Variant("closed"))  # as in Wasmtime
         got = b""
         for _ in range(100):
             r = await pin.blocking_read(100)
@@ -1020,6 +1021,7 @@ def s_tcp(net):
     outs.blocking_write_and_flush(b"hello")
     line("shutdown send", attempt(lambda: c.shutdown(tcp.ShutdownType.SEND)))
     data, end = read_to_end(pins)
+    line("check-write after shutdown", attempt(outs.check_write))
     line("peer got", data, "then", end)
     pouts.blocking_write_and_flush(b"back")
     line("shutdown peer both", attempt(lambda: peer.shutdown(tcp.ShutdownType.BOTH)))

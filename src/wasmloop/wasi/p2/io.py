@@ -397,7 +397,7 @@ class _Sink:
             e, self.error = self.error, None
             self.closed = True
             return failed(e)
-        if self.closed:
+        if self.closed or self.closing:
             return Err(CLOSED)
         return None
 
@@ -516,6 +516,15 @@ class OutputStream(_Parent):
     async def drained(self) -> None:
         """Wait until everything written so far reached the backend (for the host)."""
         await self._sink.drained()
+
+    def end(self) -> None:
+        """The host ends the stream (e.g. a socket shut down for sending): what was written
+        still goes to the backend, which is closed after it; the guest sees ``closed`` from now
+        on, on every handle."""
+        s = self._sink
+        s.closing = True
+        s._maybe_close()
+        s.changed.notify()
 
     def check_write(self) -> Result:
         s = self._sink

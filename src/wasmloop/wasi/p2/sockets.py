@@ -291,22 +291,14 @@ class TcpSocket:
         if how in ("receive", "both"):
             self.reader.close()
         if how in ("send", "both"):
-            writer, output = self.writer, self.output
-            if output is None:
-                writer.close()
-            else:  # what was written already goes out first
-                asyncio.ensure_future(_close_after(output, writer))
+            if self.output is None:
+                self.writer.close()
+            else:  # what was written already goes out first, then the socket shuts down
+                self.output.end()
         return Ok()
 
     def drop(self) -> None:
         self.inner.close()
-
-
-async def _close_after(output: OutputStream, writer: _tcp.TcpWriter) -> None:
-    try:
-        await output.drained()
-    finally:
-        writer.close()
 
 
 class TcpCreateSocket:
