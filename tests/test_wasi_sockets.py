@@ -307,6 +307,31 @@ def test_tcp_shutdown_send_ends_the_peers_stream() -> None:
     assert run(main) == (b"one", b"two")
 
 
+def test_tcp_broken_pipe_is_connection_broken_or_closed_in_p2() -> None:
+    async def main() -> Any:
+        server = TcpSocket.create(ALL, "ipv4")
+        server.bind(lo())
+        server.listen()
+        c = TcpSocket.create(ALL, "ipv4")
+        accepting = asyncio.ensure_future(server.accept())
+        await c.connect(lo(server.local_address().port))
+        peer = await accepting
+        w = c.take_send()
+        c.sock.shutdown(socket.SHUT_WR)  # the OS refuses further sends: EPIPE
+        assert await acode_of(w.write(b"x")) == "connection-broken"  # 0.3: the send future's error
+        out = OutputStream(w)  # 0.2: the output-stream reads as closed, as in Wasmtime
+        w.on_broken = out.end
+        assert out.write(b"y") == Ok()
+        await out.drained()
+        status = out.check_write()
+        out.drop()
+        for x in (c, peer, server):
+            x.close()
+        return status
+
+    assert run(main) == Err(Variant("closed"))
+
+
 # --- backend: UDP -----------------------------------------------------------------------------
 
 

@@ -129,8 +129,9 @@ class TcpSocket:
         reader = self.inner.take_receive()
         writer = self.inner.take_send()
         self.reader, self.writer = reader, writer
-        self.output = OutputStream(writer)
-        return InputStream(reader), self.output
+        self.output = output = OutputStream(writer)
+        writer.on_broken = output.end
+        return InputStream(reader), output
 
     def start_bind(self, network: Network, local_address: Any) -> Any:
         if self.in_progress is not None:

@@ -18,6 +18,7 @@ import errno
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from typing import Literal
 
 from ..ctx import NetworkPolicy
@@ -557,6 +558,9 @@ class TcpWriter:
     def __init__(self, owner: TcpSocket) -> None:
         self.owner = owner
         self.closed = False
+        #: Called instead of raising when the peer is gone (``connection-broken``): the 0.2
+        #: front end ends its output-stream then (the guest sees ``closed``, as in Wasmtime).
+        self.on_broken: Callable[[], None] | None = None
 
     def write_nowait(self, data: bytes | memoryview) -> int:
         """How much of ``data`` the socket took now (0: full); raises ``SocketError``."""
@@ -581,7 +585,13 @@ class TcpWriter:
     async def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            n = self.write_nowait(view)
+            try:
+                n = self.write_nowait(view)
+            except SocketError as e:
+                if e.code == "connection-broken" and self.on_broken is not None:
+                    self.on_broken()
+                    return
+                raise
             if n:
                 view = view[n:]
             else:
