@@ -47,7 +47,10 @@ class NetworkPolicy:
     ``tcp``, ``udp`` and ``ip_name_lookup`` are separate grants, all off by default. ``allow``
     narrows the granted protocols to some addresses: entries are ``"CIDR"`` or
     ``"CIDR:PORT"`` or ``"CIDR:LO-HI"`` (IPv6 in brackets: ``"[::1]:8080"``); ``None`` means
-    any address. Bind, connect and send addresses are all checked.
+    any address. Bind, connect and send addresses are all checked; the OS's implicit bind
+    before a connect or send needs only the grant, while ``listen`` on an unbound socket binds
+    the wildcard address, which the list must allow. Accepted connections and datagrams from
+    peers no entry covers (whatever the port) are dropped (``permits_peer``).
     """
 
     tcp: bool = False
