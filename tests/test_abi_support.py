@@ -91,7 +91,7 @@ import math  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from wasmloop import types as T  # noqa: E402
-from wasmloop.values import Err, Ok, Record, Some, Variant  # noqa: E402
+from wasmloop.values import Err, Map, Ok, Record, Some, Variant  # noqa: E402
 
 _INTS = {
     "u8": (0, 0xFF), "s8": (-0x80, 0x7F), "u16": (0, 0xFFFF), "s16": (-0x8000, 0x7FFF),
@@ -197,8 +197,9 @@ def canon(v: object) -> object:
         return ("b", v)
     if isinstance(v, Record):
         return ("R", tuple((k, canon(x)) for k, x in v.items()))
-    if isinstance(v, dict):
-        return ("D", tuple(sorted(((canon(k), canon(x)) for k, x in v.items()), key=repr)))
+    if isinstance(v, dict | Map):
+        # Maps keep their entries in order (duplicate keys included): compare in order.
+        return ("D", tuple((canon(k), canon(x)) for k, x in v.items()))
     if isinstance(v, tuple):
         return ("T", tuple(canon(x) for x in v))
     if isinstance(v, list):

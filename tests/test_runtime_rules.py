@@ -79,3 +79,50 @@ def test_host_callback_into_the_calling_instance_traps() -> None:
     one, _two = _reenter_setup("one")
     with pytest.raises(wasmloop.Trap, match="cannot enter component instance"):
         asyncio.run(one.exports["f"]())  # type: ignore[operator]
+
+
+# -- map<K, V> ------------------------------------------------------------------------------------
+
+MAP_ECHO = """
+(component
+  (core module $Mem (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 0x1000))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $next (i32.add (local.get $p) (local.get 3)))
+      (local.get $p)))
+  (core instance $mem (instantiate $Mem))
+  (core module $E
+    (import "" "mem" (memory 1))
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 0x800) (local.get 0))
+      (i32.store (i32.const 0x804) (local.get 1))
+      (i32.const 0x800))
+    (func (export "count") (param i32 i32) (result i32) (local.get 1)))
+  (core instance $e (instantiate $E (with "" (instance (export "mem" (memory $mem "mem"))))))
+  (type $m (map string u32))
+  (func (export "echo") (param "m" $m) (result $m)
+    (canon lift (core func $e "echo") (memory (core memory $mem "mem"))
+      (realloc (core func $mem "realloc"))))
+  (func (export "count") (param "m" $m) (result u32)
+    (canon lift (core func $e "count") (memory (core memory $mem "mem"))
+      (realloc (core func $mem "realloc")))))
+"""
+
+
+def test_map_keeps_every_entry_at_the_host_boundary() -> None:
+    engine = wasmloop.Engine(features={"component-model-map": True})
+    inst = wasmloop.Linker(engine).instantiate_sync(
+        wasmloop.Component(engine, wat_to_wasm(MAP_ECHO)))
+    echo, count = inst.exports["echo"], inst.exports["count"]
+    m = wasmloop.Map([("a", 1), ("b", 2), ("a", 3)])
+    out = asyncio.run(echo(m))  # type: ignore[operator]
+    assert isinstance(out, wasmloop.Map)
+    assert out.items() == [("a", 1), ("b", 2), ("a", 3)]
+    assert out == m and out.get("a") == 3 and out.to_dict() == {"a": 3, "b": 2}
+    assert out != {"a": 3, "b": 2}  # a repeated key: not equal to any dict
+    assert asyncio.run(count([("x", 1), ("x", 1)])) == 2  # type: ignore[operator]
+    assert asyncio.run(echo({"k": 7, "j": 8})) == {"k": 7, "j": 8}  # type: ignore[operator]
+    with pytest.raises(TypeError, match="map"):
+        asyncio.run(echo(5))  # type: ignore[operator]

@@ -37,7 +37,7 @@ from .streams import (
     stream_from,
 )
 from .validate import FEATURES as ALL_FEATURES
-from .values import Err, Flags, Ok, Record, Some, Variant
+from .values import Err, Flags, Map, Ok, Record, Some, Variant
 
 __all__ = [
     "ALL_FEATURES",
@@ -69,6 +69,7 @@ __all__ = [
     "Linker",
     "Ok",
     "Record",
+    "Map",
     "Resource",
     "Some",
     "Trap",

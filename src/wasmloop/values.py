@@ -17,17 +17,21 @@
 | result<T, E>          | ``Ok(v)`` / ``Err(e)``                                            |
 | flags                 | ``frozenset`` of the set labels (lowering takes any iterable)     |
 | own<R>, borrow<R>     | ``Resource`` (guest-defined) or the host's object (host-defined)  |
+| map<K, V>             | ``Map``: every entry in order, duplicate keys included (lowering  |
+|                       | also takes a dict or any iterable of ``(key, value)`` pairs)       |
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Record", "Variant", "Some", "Ok", "Err", "Flags"]
+__all__ = ["Record", "Variant", "Some", "Ok", "Err", "Flags", "Map"]
 
 T = TypeVar("T")
 E = TypeVar("E")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _attr(label: str) -> str:
@@ -169,3 +173,69 @@ class Err(Generic[E]):
 
 #: A flags value is a frozenset of the labels that are set.
 Flags = frozenset
+
+
+class Map(Generic[K, V]):
+    """A ``map<K, V>`` value: its entries in order, duplicate keys included (the Canonical ABI
+    stores a map as a ``list<tuple<K, V>>``, so nothing makes keys unique).
+
+    Iterating yields the ``(key, value)`` pairs; ``items()``, ``keys()`` and ``values()`` list
+    them in order; ``get(key)`` and ``to_dict()`` see the *last* entry for a repeated key (as
+    ``dict(pairs)`` would). A ``Map`` equals another ``Map`` or a list/tuple of pairs with the
+    same entries in the same order, and a ``dict`` when it has no repeated key and
+    ``to_dict() == other``.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        if isinstance(entries, Mapping):
+            pairs = tuple(entries.items())
+        else:
+            pairs = tuple((k, v) for k, v in entries)
+        self._entries: tuple[tuple[K, V], ...] = pairs
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self._entries)
+
+    def items(self) -> list[tuple[K, V]]:
+        return list(self._entries)
+
+    def keys(self) -> list[K]:
+        return [k for k, _ in self._entries]
+
+    def values(self) -> list[V]:
+        return [v for _, v in self._entries]
+
+    def get(self, key: K, default: Any = None) -> V | Any:
+        for k, v in reversed(self._entries):
+            if k == key:
+                return v
+        return default
+
+    def to_dict(self) -> dict[K, V]:
+        return dict(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Map):
+            return self._entries == other._entries
+        if isinstance(other, Mapping):
+            d = self.to_dict()
+            return len(d) == len(self._entries) and d == dict(other)
+        if isinstance(other, list | tuple):
+            return list(self._entries) == [tuple(p) for p in other]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Map({list(self._entries)!r})"

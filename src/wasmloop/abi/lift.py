@@ -26,7 +26,7 @@ from typing import Any
 
 from wasmloop import types as T
 from wasmloop.errors import Trap
-from wasmloop.values import Err, Ok, Record, Some, Variant
+from wasmloop.values import Err, Map, Ok, Record, Some, Variant
 
 from . import layout
 from .strings import string_loader
@@ -194,8 +194,9 @@ def _build(t: T.ValType, enc: str, keep: bool) -> Lifter:
     if isinstance(t, T.MapType):
         inner = _list_lifter(T.TupleType((t.key, t.value)), None, enc, keep, size, align)
         il, ifl = inner.load, inner.flat
-        return Lifter(lambda cx, mem, p: dict(il(cx, mem, p)),
-                      lambda cx, v, i: dict(ifl(cx, v, i)), 2, size, align, inner.calls_out)
+        # Every entry in order, duplicate keys included: a dict would lose data.
+        return Lifter(lambda cx, mem, p: Map(il(cx, mem, p)),
+                      lambda cx, v, i: Map(ifl(cx, v, i)), 2, size, align, inner.calls_out)
     if isinstance(t, T.RecordType):
         return _record_lifter([lbl for lbl, _ in t.fields], [ft for _, ft in t.fields], t,
                               enc, keep, make_record)

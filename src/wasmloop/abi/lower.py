@@ -257,7 +257,8 @@ def _build(t: T.ValType, enc: str) -> Lowerer:
             if isinstance(v, Mapping):
                 return list(v.items())
             if isinstance(v, str | bytes) or not isinstance(v, Iterable):
-                raise TypeError(f"expected a Mapping for map, got {type(v).__name__}")
+                raise TypeError(f"expected a Map, a Mapping or an iterable of (key, value) pairs for "
+                                f"map, got {type(v).__name__}")
             return list(v)
 
         return Lowerer(lambda cx, mem, v, p: ist(cx, mem, items(v), p),
