@@ -172,7 +172,10 @@ def task_return(env: BuiltinEnv) -> Built:
                        "(it is not async-lifted)")
         if result_type != task.ft.result:
             raise Trap("invalid `task.return` signature and/or options for current task")
-        if memory is not func.memory or encoding != func.abi.opts.string_encoding:
+        # Wasmtime 49: a task.return without `memory` (validation did not need one) matches
+        # any lift's memory; with one, it must be the lift's.
+        if (memory is not None and memory is not func.memory) \
+                or encoding != func.abi.opts.string_encoding:
             raise Trap("invalid `task.return` signature and/or options for current task")
         cx = CallContext(inst, memory, func.realloc_func, task)
         task.return_(func.abi.lift_task_return(cx, core_args))
