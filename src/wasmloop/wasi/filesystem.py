@@ -353,7 +353,7 @@ def _statx(fd: int, name: str = "", follow: bool = False) -> Stat:
                         ctypes.byref(buf))
         if r == 0:
             def ts(t: _StatxTs) -> int:
-                return t.tv_sec * 1_000_000_000 + t.tv_nsec
+                return int(t.tv_sec) * 1_000_000_000 + int(t.tv_nsec)
             return Stat(
                 type=_mode_type(buf.mode),
                 link_count=buf.nlink,

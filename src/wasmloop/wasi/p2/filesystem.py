@@ -319,6 +319,9 @@ class Descriptor:
             return _err(e)
 
 
+_Handle = Descriptor
+
+
 class Types:
     """``wasi:filesystem/types@0.2.12``."""
 
@@ -338,7 +341,7 @@ class Preopens:
     def __init__(self, fs: fsb.Filesystem) -> None:
         self._fs = fs
 
-    def get_directories(self) -> list[tuple[Descriptor, str]]:
+    def get_directories(self) -> list[tuple[_Handle, str]]:
         return [(Descriptor(d.dup()), name) for d, name in self._fs.preopens]
 
 

@@ -360,6 +360,9 @@ class Descriptor:
             return _err(e)
 
 
+_Handle = Descriptor
+
+
 class Types:
     """``wasi:filesystem/types@0.3.0``."""
 
@@ -374,7 +377,7 @@ class Preopens:
     def __init__(self, fs: fsb.Filesystem) -> None:
         self._fs = fs
 
-    def get_directories(self) -> list[tuple[Descriptor, str]]:
+    def get_directories(self) -> list[tuple[_Handle, str]]:
         return [(Descriptor(d.dup()), name) for d, name in self._fs.preopens]
 
 
