@@ -870,3 +870,40 @@ def test_guest_files_through_wasi_libc_match_wasmtime(tmp_path: Path) -> None:
 def test_preopens_are_dir_instances(sb: Sandbox) -> None:
     assert all(isinstance(d, Dir) for d, _ in sb.fs.preopens)
     assert fsb.filesystem(sb.ctx) is sb.fs  # one per context, shared by both front ends
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_no_descriptor_leaks_once_handles_and_streams_are_done(sb: Sandbox) -> None:
+    from wasmloop.wasi.p2 import filesystem as p2
+    from wasmloop.wasi.p3 import filesystem as p3
+
+    async def main() -> None:
+        for _ in range(20):
+            d = p3.Preopens(sb.fs).get_directories()[0][0]
+            f = (await d.open_at(NOFOLLOW, "a.txt", NONE, R)).value
+            chunks, done = f.read_via_stream(0)
+            f.drop()  # the stream holds the file open until it ends
+            assert [c async for c in chunks] == [b"alpha\n"]
+            assert await done == Ok()
+            entries, done = d.read_directory()
+            assert [e async for chunk in entries for e in chunk]
+            assert await done == Ok()
+            assert isinstance(await d.stat_at(FOLLOW, "selfdir/dir/b.txt"), Ok)
+            assert isinstance(await d.open_at(NOFOLLOW, "../x", NONE, R), Err)
+            d.drop()
+            q = p2.Descriptor(sb.d.dup())
+            g = (await q.open_at(NOFOLLOW, "a.txt", NONE, R)).value
+            inp = g.read_via_stream(0).value
+            g.drop()
+            assert (await inp.blocking_read(100)).value == b"alpha\n"
+            inp.drop()
+            q.drop()
+        await asyncio.sleep(0)
+
+    before = _open_fds()
+    run(main())
+    assert _open_fds() == before
