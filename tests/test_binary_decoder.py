@@ -103,7 +103,7 @@ def test_core_module_is_rejected_with_a_clear_error() -> None:
         (b"\x00as", "unexpected end-of-file"),
         (b"\x00ASM\x0d\x00\x01\x00", "magic header not detected"),
         (b"\x00asm\x0e\x00\x01\x00", "unknown binary version"),
-        (b"\x00asm\x0d\x00\x02\x00", "unknown binary layer"),
+        (b"\x00asm\x0d\x00\x02\x00", "unknown binary version:    0x2000d"),
     ],
 )
 def test_bad_preambles(data: bytes, message: str) -> None:

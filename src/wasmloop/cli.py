@@ -65,9 +65,11 @@ def _cmd_wast(args: argparse.Namespace) -> int:
     from .host import Engine
     from .wast import WastResult, WastRunner
 
-    opts = _engine_options(args)
+    opts: dict[str, Any] = {**_engine_options(args), **_w_engine_options(args)}
     runner = WastRunner(Engine(features=_features(args), **opts), features=_features(args),
-                        limits=_limits(args), engine_options=opts)
+                        limits=_limits(args), engine_options=opts,
+                        ignore_error_messages=args.ignore_error_messages,
+                        wasmtime_builtins=args.wasmtime_builtins)
     total = WastResult()
     for path in args.files:
         res = runner.run_json(path) if args.json else runner.run_wast(path)
@@ -77,16 +79,57 @@ def _cmd_wast(args: argparse.Namespace) -> int:
     return 1 if total.failed else 0
 
 
-def _features(args: argparse.Namespace) -> set[str]:
-    """``-W component-model-NAME=y`` flags, as Wasmtime spells them."""
-    out: set[str] = set()
+#: ``-W`` options of Wasmtime 49 that are engine settings, not features → Engine keyword.
+_ENGINE_W_FLAGS = {"max-wasm-stack": "max_wasm_stack", "async-stack-size": "async_stack_size"}
+#: ``-W`` options of Wasmtime 49 that wasmloop recognizes but does not implement.
+_UNSUPPORTED_W_FLAGS = {
+    "epoch-interruption": "wasmloop enables epochs itself for -W timeout",
+    "async-stack-zeroing": "fiber stacks are not zeroed",
+    "unknown-exports-allow": "commands run through wasi:cli/run only",
+    "unknown-imports-trap": "every import must be defined",
+    "unknown-imports-default": "every import must be defined",
+    "wmemcheck": "wasmtime-py is built without wmemcheck",
+    "trap-on-grow-failure": "memory.grow and table.grow return -1 on failure",
+}
+
+
+def _w_flags(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """Every ``-W KEY[=VAL][,KEY[=VAL]…]`` item, in order (as Wasmtime's parser splits them)."""
+    out: list[tuple[str, str | None]] = []
     for flag in args.wasm_flags or ():
-        name, _, value = flag.partition("=")
-        if name in _LIMIT_W_FLAGS:
+        for item in flag.split(","):
+            if item.strip():
+                name, eq, value = item.strip().partition("=")
+                out.append((name, value if eq else None))
+    return out
+
+
+def _features(args: argparse.Namespace) -> dict[str, bool]:
+    """The feature ``-W NAME[=y|n]`` flags, by Wasmtime 49's names (``component-model-map``,
+    ``gc``, ``threads`` …; see ``wasmloop.validate.features``). Other ``-W`` options are
+    limits (``_LIMIT_W_FLAGS``), engine settings (``_ENGINE_W_FLAGS``) or refused by name."""
+    from .validate.features import parse_bool
+
+    out: dict[str, bool] = {}
+    for name, value in _w_flags(args):
+        if name in _LIMIT_W_FLAGS or name in _ENGINE_W_FLAGS:
             continue
-        name = name.removeprefix("component-model-")
-        if value.lower() in ("", "y", "yes", "true"):
-            out.add(name)
+        if name in _UNSUPPORTED_W_FLAGS:
+            raise ValueError(f"-W {name} is not supported by wasmloop "
+                             f"({_UNSUPPORTED_W_FLAGS[name]})")
+        out[name] = True if value is None else parse_bool(name, value)
+    return out
+
+
+def _w_engine_options(args: argparse.Namespace) -> dict[str, int]:
+    from .limits import parse_size
+
+    out: dict[str, int] = {}
+    for name, value in _w_flags(args):
+        if name in _ENGINE_W_FLAGS:
+            if not value:
+                raise ValueError(f"-W {name} needs a value (bytes)")
+            out[_ENGINE_W_FLAGS[name]] = parse_size(value)
     return out
 
 
@@ -96,10 +139,12 @@ def _add_w(p: argparse.ArgumentParser) -> None:
         dest="wasm_flags",
         action="append",
         metavar="NAME=VALUE",
-        help="wasm options, as Wasmtime's -W: component-model-NAME=y (async-stackful, "
-        "more-async-builtins, error-context, threading); limits timeout=DUR, fuel=N, "
+        help="wasm options, as Wasmtime's -W (KEY[=VAL][,KEY…]): features NAME[=y|n] "
+        "(component-model-{async,more-async-builtins,async-stackful,threading,error-context,"
+        "map,fixed-length-lists,implements,memory64}, and core ones: gc, threads, simd, "
+        "memory64, custom-page-sizes, …); limits timeout=DUR, fuel=N, "
         "max-memory-size=BYTES, max-table-elements=N, max-instances=N, max-tables=N, "
-        "max-memories=N",
+        "max-memories=N; max-wasm-stack=BYTES, async-stack-size=BYTES",
     )
 
 
@@ -213,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     wast.add_argument(
         "--json", action="store_true", help="the files are `wasm-tools json-from-wast` output"
     )
+    wast.add_argument("--ignore-error-messages", action="store_true",
+                      help="any rejection passes assert_invalid/assert_malformed/"
+                      "assert_unlinkable, whatever its message (as `wasmtime wast`)")
+    wast.add_argument("--wasmtime-builtins", action="store_true",
+                      help="define the `wasmtime` instance Wasmtime's own tests import")
     _add_w(wast)
     _add_limits(wast)
     wast.set_defaults(func=_cmd_wast)

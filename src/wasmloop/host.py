@@ -24,7 +24,8 @@ from .runtime.instance import ComponentInstance
 from .runtime.instantiate import ExportBundle, FuncABICache, instantiate
 from .runtime.resource import RuntimeResource
 from .types import U32, ComponentType, FuncType, InstanceType, ResourceType, TypeBound, ValType
-from .validate import DEFAULT_FEATURES, FEATURES, ComponentInfo, ModuleInfo, validate
+from .validate import ComponentInfo, ModuleInfo, validate
+from .validate.features import parse_features
 
 _DTOR_TYPE = FuncType((("rep", U32),), None)
 
@@ -37,10 +38,13 @@ class Engine:
     ``cache_dir`` (default ``$WASMLOOP_CACHE_DIR`` or ``~/.cache/wasmloop``) holds compiled
     core modules keyed by content hash and engine settings; ``cache=False`` disables it.
 
-    ``features`` names the component-model proposals to accept beyond the default set, as
-    Wasmtime's ``-W component-model-NAME`` flags do: ``"async-stackful"``,
-    ``"more-async-builtins"``, ``"error-context"``, ``"threading"`` (``"async"`` is on by
-    default). ``features=wasmloop.ALL_FEATURES`` enables everything.
+    ``features`` switches proposals by the names of Wasmtime's ``-W`` flags, on top of
+    Wasmtime 49's defaults: component-model ones (``"component-model-async-stackful"``, or
+    the short ``"async-stackful"``; ``-more-async-builtins``, ``-error-context``,
+    ``-threading``, ``-map``, ``-fixed-length-lists``, ``-implements``, ``-memory64``) and
+    core ones passed to wasmtime (``"gc"``, ``"threads"``, ``"custom-page-sizes"`` …). Give
+    a mapping (``{"gc": False}``) or ``"gc=n"`` to switch one off. ``features=
+    wasmloop.ALL_FEATURES`` enables every component-model feature wasmloop implements.
 
     Limits (see ``wasmloop.Limits``): ``epoch_interruption=True`` lets ``Limits.timeout``
     interrupt running wasm, ``consume_fuel=True`` meters ``Limits.fuel``; both cost a little
@@ -55,7 +59,7 @@ class Engine:
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         cache: bool = True,
-        features: Iterable[str] = (),
+        features: Iterable[str] | Mapping[str, bool] = (),
         epoch_interruption: bool = False,
         consume_fuel: bool = False,
         max_wasm_stack: int | None = None,
@@ -76,13 +80,15 @@ class Engine:
             kwargs["async_stack_size"] = async_stack_size
         if cache_dir is not None:
             kwargs["cache_dir"] = cache_dir
-        extra = frozenset(features)
-        unknown = extra - FEATURES
-        if unknown:
-            raise ValueError(f"unknown component-model features: {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(sorted(FEATURES))}")
-        self.features = DEFAULT_FEATURES | extra
-        self.core = CoreEngine(**kwargs)
+        parsed = parse_features(features)  # Wasmtime's -W names; ValueError names a bad one
+        #: Component-model features on (short names, see ``validate.features``).
+        self.features = parsed.component
+        #: Core wasm features set explicitly (wasmtime setting → value); the rest are
+        #: wasmtime's defaults.
+        self.wasm_features = dict(parsed.core)
+        #: The features asked for, by Wasmtime's -W names.
+        self.feature_flags = dict(parsed.flags)
+        self.core = CoreEngine(wasm_features=parsed.core, **kwargs)
 
 
 class Component:
@@ -232,25 +238,25 @@ class Linker:
                 return provided
             if callable(provided) and not isinstance(provided, RuntimeResource):
                 return HostFunc(et, provided, name)
-            raise LinkError(f"{where}: expected a function, found {_describe(provided)}")
+            raise LinkError(f"{where}: expected function found {_kind(provided)}")
         if isinstance(et, TypeBound):
             if isinstance(et.type, ResourceType):
                 if not isinstance(provided, RuntimeResource):
-                    raise LinkError(f"{where}: expected a resource type, found "
-                                    f"{_describe(provided)}")
+                    raise LinkError(f"{where}: expected resource found {_kind(provided)}")
                 return provided
             return et.type
         if isinstance(et, InstanceType):
             if isinstance(provided, InterfaceImpl):
                 return self._bind_interface(et, provided, where)
             if not isinstance(provided, Mapping):
-                raise LinkError(f"{where}: expected an instance, found {_describe(provided)}")
+                raise LinkError(f"{where}: expected instance found {_kind(provided)}")
             bundle = ExportBundle(owner=getattr(provided, "owner", None))
             for ename, ety in et.exports.items():
                 if ename not in provided:
                     if isinstance(ety, TypeBound) and not isinstance(ety.type, ResourceType):
                         continue
-                    raise LinkError(f"{where}: export `{ename}` has not been defined")
+                    raise LinkError(f"{where}: export `{ename}` has not been defined (a matching "
+                                    "implementation was not found in the linker)")
                 bundle[ename] = self._resolve(ename, ety, provided[ename], f"{where}#{ename}")
             return bundle
         if isinstance(et, ValType):
@@ -284,7 +290,8 @@ class Linker:
             if found is None:
                 if isinstance(et, TypeBound) and not isinstance(et.type, ResourceType):
                     continue
-                raise LinkError(f"import `{name}` has not been defined")
+                raise LinkError(f"import `{name}` has not been defined (a matching implementation "
+                                "was not found in the linker)")
             args[name] = self._resolve(name, et, self._defs[found], f"import `{name}`")
         return args
 
@@ -326,6 +333,18 @@ class Linker:
 
     def instantiate_sync(self, component: Component, *, limits: Limits | None = None) -> Instance:
         return self._instantiate(component, limits)
+
+
+def _kind(v: Any) -> str:
+    """What a definition is, in Wasmtime's link errors' words ("expected function found
+    instance")."""
+    if isinstance(v, RuntimeResource):
+        return "resource"
+    if isinstance(v, Mapping):
+        return "instance"
+    if callable(v):
+        return "func"
+    return type(v).__name__
 
 
 def _describe(v: Any) -> str:

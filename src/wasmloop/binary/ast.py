@@ -610,8 +610,8 @@ class CanonOpt:
     """One ``canonopt``, duplicates kept.
 
     ``kind`` is ``"string-encoding"`` (``value`` = ``"utf8" | "utf16" | "latin1+utf16"``),
-    ``"memory"``, ``"realloc"``, ``"post-return"``, ``"callback"`` (``value`` = the core
-    index) or ``"async"`` (``value`` None).
+    ``"memory"``, ``"realloc"``, ``"post-return"``, ``"callback"``, ``"core-type"`` (``value``
+    = the core index), ``"async"`` or ``"gc"`` (``value`` None).
     """
 
     kind: str

@@ -244,9 +244,9 @@ _KINDS = {0x00: "func", 0x01: "table", 0x02: "memory", 0x03: "global", 0x04: "ta
 def _module_preamble(r: Reader) -> None:
     start = r.pos
     if r.remaining() < 8:
-        if bytes(r.view[start : r.end]) != MAGIC[: r.remaining()]:
-            raise DecodeError("magic header not detected: bad magic number", start)
-        raise DecodeError("unexpected end-of-file: expected the 8-byte preamble", r.end)
+        raise DecodeError(
+            "magic header not detected: bad magic number: unexpected end-of-file after "
+            f"{r.remaining()} bytes (the preamble is 8 bytes: \\0asm, version, layer)", start)
     head = bytes(r.view[start : start + 8])
     if head[:4] != MAGIC:
         raise DecodeError("magic header not detected: bad magic number", start)

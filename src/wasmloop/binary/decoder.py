@@ -90,9 +90,9 @@ def decode_component(data: bytes | bytearray | memoryview) -> ast.Component:
 def _preamble(r: Reader) -> None:
     start = r.pos
     if r.remaining() < 8:
-        if bytes(r.view[start : r.end]) != MAGIC[: r.remaining()]:
-            raise DecodeError("magic header not detected: bad magic number", start)
-        raise DecodeError("unexpected end-of-file: expected the 8-byte preamble", r.end)
+        raise DecodeError(
+            "magic header not detected: bad magic number: unexpected end-of-file after "
+            f"{r.remaining()} bytes (the preamble is 8 bytes: \\0asm, version, layer)", start)
     head = bytes(r.view[start : start + 8])
     if head[:4] != MAGIC:
         raise DecodeError("magic header not detected: bad magic number", start)
@@ -101,13 +101,11 @@ def _preamble(r: Reader) -> None:
             "expected a version header for a component, found a core module (layer 0)",
             start + 4,
         )
-    if head[6:8] != b"\x01\x00":
-        raise DecodeError(f"unknown binary layer 0x{head[6] | head[7] << 8:x}", start + 6)
-    if head[4:6] != b"\x0d\x00":
+    if head[4:8] != b"\x0d\x00\x01\x00":
+        version = int.from_bytes(head[4:8], "little")
         raise DecodeError(
-            f"unknown binary version 0x{head[4] | head[5] << 8:x} for a component: expected 0xd",
-            start + 4,
-        )
+            f"unknown binary version: {version:#10x} (version 0x{version & 0xFFFF:x}, layer "
+            f"0x{version >> 16:x}; a component has version 0xd, layer 0x1)", start + 4)
     r.pos = start + 8
 
 
@@ -596,7 +594,8 @@ def _externtype(r: Reader) -> ast.ExternType:
 # -- canonical definitions ------------------------------------------------------------------
 
 _STRING_ENCODINGS = {0x00: "utf8", 0x01: "utf16", 0x02: "latin1+utf16"}
-_INDEX_OPTS = {0x03: "memory", 0x04: "realloc", 0x05: "post-return", 0x07: "callback"}
+_INDEX_OPTS = {0x03: "memory", 0x04: "realloc", 0x05: "post-return", 0x07: "callback",
+               0x08: "core-type"}
 
 
 def _opts(r: Reader) -> tuple[ast.CanonOpt, ...]:
@@ -611,6 +610,8 @@ def _opts(r: Reader) -> tuple[ast.CanonOpt, ...]:
             opts.append(ast.CanonOpt(kind=_INDEX_OPTS[b], value=r.u32()))
         elif b == 0x06:
             opts.append(ast.CanonOpt(kind="async"))
+        elif b == 0x09:
+            opts.append(ast.CanonOpt(kind="gc"))
         else:
             raise DecodeError(f"invalid leading byte (0x{b:x}) for canonical option", pos)
     return tuple(opts)

@@ -67,6 +67,7 @@ class CoreEngine:
         consume_fuel: bool = False,
         memory_reservation: int | None = None,
         memory_guard_size: int | None = None,
+        wasm_features: dict[str, bool] | None = None,
     ) -> None:
         if async_stack_size < max_wasm_stack + MIN_HOST_STACK:
             # wasmtime aborts the process if the fiber stack is smaller than the wasm stack
@@ -100,7 +101,12 @@ class CoreEngine:
             self.settings["memory_reservation"] = int(memory_reservation)
         if memory_guard_size is not None:
             self.settings["memory_guard_size"] = int(memory_guard_size)
+        # Core wasm features by wasmtime's setting name (validate.features.parse_features).
+        self.settings.update(wasm_features or {})
         self._ptr, self.missing_settings = _capi.engine_new(self.settings)
+        asked = [k for k in (wasm_features or {}) if k in self.missing_settings]
+        if asked:
+            raise ValueError(f"this wasmtime cannot configure {', '.join(asked)}")
         self.ticker = EpochTicker(self._ptr) if self.epoch_interruption else None
         if cache_dir is _UNSET:
             cache_dir = default_cache_dir()

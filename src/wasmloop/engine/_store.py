@@ -447,7 +447,7 @@ class InstanceFuture(_Future):
         self._state = 2
         self._store._futures.discard(self)
         if trap:
-            self._exc = errors.Trap(_capi.take_trap_message(trap))
+            self._exc = _trap(_capi.take_trap_message(trap))
         elif err:
             msg = _capi.take_error_message(err)
             cls = errors.LinkError if "import" in msg else errors.InstantiationError
@@ -727,6 +727,9 @@ class CoreInstance:
 
 def _trap(message: str) -> errors.Trap:
     """A call's ``Trap``, chained to the host exception that caused it, if any."""
+    if "thrown Wasm exception" in message:
+        # a core exception nobody caught: it must not unwind past the component (Wasmtime 49)
+        message = f"uncaught exception propagated out of component\n\nCaused by:\n{message}"
     trap = errors.Trap(message)
     cause = _capi.host_error_for(message)
     if cause is not None:

@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 from wasmloop.validate.component import (
-    DEFAULT_FEATURES,
-    FEATURES,
     CanonOptions,
     ComponentInfo,
     ModuleInfo,
     validate,
 )
+from wasmloop.validate.features import DEFAULT_FEATURES, FEATURES, parse_features
 
 __all__ = ["CanonOptions", "ComponentInfo", "DEFAULT_FEATURES", "FEATURES", "ModuleInfo",
-           "validate"]
+           "parse_features", "validate"]

@@ -16,6 +16,7 @@ exports introduced; an import may only use imported tokens, an export imported o
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 from wasmloop import types as T
@@ -24,6 +25,7 @@ from wasmloop.binary import ast
 from wasmloop.binary.coremodule import _desc_text, _tag_text, parse_module_header
 from wasmloop.errors import ValidationError
 from wasmloop.validate import names as N
+from wasmloop.validate.features import DEFAULT_FEATURES
 from wasmloop.validate.typeops import (
     Subst,
     check_subtype,
@@ -148,12 +150,6 @@ class ComponentInfo(_Scope):
                 f"exports={list(self.type.exports)}>")
 
 
-#: Component-model features that can be switched on or off, named as Wasmtime's ``-W
-#: component-model-NAME`` flags.
-FEATURES = frozenset({"async", "async-stackful", "more-async-builtins", "error-context",
-                      "threading"})
-#: What Wasmtime 49 enables by default (wasmloop matches it, so the same components validate).
-DEFAULT_FEATURES = frozenset({"async"})
 
 
 def validate(component: ast.Component,
@@ -254,6 +250,7 @@ class _Validator:
         if isinstance(d, ast.CoreModule):
             mi = ModuleInfo(d.data, d.offset, parse_module_header(d.data))
             _check_module_imports(mi.type, d.offset)
+            _check_engine_ref_types(mi.type, d.offset)
             s.module_infos.append(mi)
             return self._push(s.core_modules, mi, _S.CORE_MODULE)
         if isinstance(d, ast.NestedComponent):
@@ -306,7 +303,9 @@ class _Validator:
     @staticmethod
     def _at(space: list, i: int, what: str, off: int | None) -> object:
         if not 0 <= i < len(space):
-            raise ValidationError(f"unknown {what} {i}: {what} index out of bounds", off)
+            # wasmparser's words: "unknown core function 3: function index out of bounds"
+            raise ValidationError(f"unknown {what} {i}: {what.removeprefix('core ')} index out "
+                                  "of bounds", off)
         return space[i]
 
     def _type_at(self, s: _Scope, i: int, off: int | None) -> object:
@@ -315,7 +314,7 @@ class _Validator:
         return s.types[i]
 
     def _core_func(self, s: ComponentInfo, i: int, off: int | None) -> T.CoreFuncType:
-        return self._at(s.core_funcs, i, "function", off)  # type: ignore[return-value]
+        return self._at(s.core_funcs, i, "core function", off)  # type: ignore[return-value]
 
     # -- sizes --------------------------------------------------------------------------------
 
@@ -344,6 +343,9 @@ class _Validator:
             p = T.PRIMITIVES.get(vt)
             if p is None:
                 raise ValidationError(f"unknown primitive type `{vt}`", off)
+            if vt == "error-context":
+                self._require_feature("error-context", "`error-context` requires the component "
+                                      "model error-context feature", off)
             return p
         t = self._type_at(s, vt, off)
         if not isinstance(t, T.ValType):
@@ -384,6 +386,9 @@ class _Validator:
             return T.VariantType(tuple((c.label, self._opt_valtype(s, c.type, off))
                                        for c in dt.cases))
         if isinstance(dt, ast.List):
+            if dt.length is not None:
+                self._require_feature("fixed-length-lists", "Fixed-length lists require the "
+                                      "component model fixed-length lists feature", off)
             e = self.valtype(s, dt.element, off)
             if dt.length is not None and dt.length == 0:
                 raise ValidationError("fixed size list length must be greater than 0", off)
@@ -417,6 +422,8 @@ class _Validator:
             self.keep.append(node)
             return node
         if isinstance(dt, ast.Stream | ast.Future):
+            self._require_feature("async", f"`{'stream' if isinstance(dt, ast.Stream) else 'future'}`"
+                                  " requires the component model async feature", off)
             e = self._opt_valtype(s, dt.element, off)
             if e is not None and contains_borrow(e):
                 raise ValidationError(
@@ -424,11 +431,13 @@ class _Validator:
                     "cannot contain a `borrow` type", off)
             if isinstance(dt, ast.Stream):
                 if e is T.CHAR:
-                    raise ValidationError("`stream<char>` is not valid: use a `stream<u8>` "
+                    raise ValidationError("`stream<char>` is not valid at this time, use a "
+                                          "`stream<u8>` "
                                           "of UTF-8 or a `stream<string>`", off)
                 return T.StreamType(e)
             return T.FutureType(e)
         if isinstance(dt, ast.Map):
+            self._require_feature("map", "Maps require the component model map feature", off)
             k = self.valtype(s, dt.key, off)
             if not (isinstance(k, T.PrimType) and k.kind not in ("f32", "f64", "error-context")):
                 raise ValidationError("map key type must be a primitive integer, bool, char "
@@ -439,6 +448,9 @@ class _Validator:
     def functype(self, s: _Scope, ft: ast.FuncType, off: int | None) -> T.FuncType:
         N.check_labels_unique([n for n, _ in ft.params], "function parameter", off, "parameter")
         params = tuple((n, self.valtype(s, t, off)) for n, t in ft.params)
+        if ft.is_async:
+            self._require_feature("async", "async component functions require the component "
+                                  "model async feature", off)
         result = self._opt_valtype(s, ft.result, off)
         if result is not None and contains_borrow(result):
             raise ValidationError("function result cannot contain a `borrow` type", off)
@@ -453,6 +465,9 @@ class _Validator:
                                   off)
         if rt.rep not in ("i32", "i64"):
             raise ValidationError("resources can only be represented by `i32` or `i64`", off)
+        if rt.rep == "i64":
+            self._require_feature("memory64", "resources with `i64` require the `cm64` feature "
+                                  "to be enabled", off)
         if rt.dtor is not None:
             ft = self._core_func(s, rt.dtor, off)
             if ft != T.CoreFuncType((rt.rep,), ()):
@@ -664,6 +679,8 @@ class _Validator:
                 raise ValidationError(f"duplicate `{a.kind}` attribute", off)
             seen.add(a.kind)
             if a.kind == "implements":
+                self._require_feature("implements", "the `cm-implements` feature is not active",
+                                      off)
                 if sort is not _S.INSTANCE:
                     raise ValidationError("only instances can have an `implements` attribute",
                                           off)
@@ -673,6 +690,9 @@ class _Validator:
                 if iname.kind != "interface":
                     raise ValidationError(f"`implements` value `{a.value}` must be an "
                                           "interface name", off)
+            elif a.kind == "external-id":
+                self._require_feature("implements", "the `cm-implements` feature is not active",
+                                      off)
             elif a.kind == "versionsuffix":
                 if en.kind != "interface" or en.version is None \
                         or not N.is_canon_version(en.version):
@@ -759,7 +779,7 @@ class _Validator:
     def _item(self, s: ComponentInfo, sort: ast.Sort, i: int, off: int | None) -> object:
         """The (inferred extern) type of item ``i`` of ``sort``."""
         if sort is _S.FUNC:
-            return self._at(s.funcs, i, "func", off)
+            return self._at(s.funcs, i, "function", off)
         if sort is _S.INSTANCE:
             return self._at(s.instances, i, "instance", off)
         if sort is _S.COMPONENT:
@@ -944,7 +964,8 @@ class _Validator:
                      "global": s.core_globals, "tag": s.core_tags}[kind]
             t = self._at(space, e.index, kind, d.offset)
             if e.name in out:
-                raise ValidationError(f"export name `{e.name}` already defined", d.offset)
+                raise ValidationError(f"duplicate export name `{e.name}` already defined",
+                                      d.offset)
             out[e.name] = (kind, t)
         return self._push(s.core_instances, out, _S.CORE_INSTANCE)
 
@@ -974,7 +995,7 @@ class _Validator:
                 raise ValidationError(f"type mismatch for export `{name}` of module "
                                       f"instantiation argument `{module}`: expected {kind}, "
                                       f"found {k}", off)
-            _core_extern_match(kind, t, ty, f"`{module}`::`{name}`", off)
+            _core_extern_match(kind, t, ty, f"`{module}::{name}`", off)
         out = {n: (k, t) for n, k, t in mt.exports}
         return self._push(s.core_instances, out, _S.CORE_INSTANCE)
 
@@ -1074,20 +1095,34 @@ class _Validator:
                 if is_async:
                     raise ValidationError("canonical option `async` is specified more than "
                                           "once", off)
+                self._require_feature("async", "canonical option `async` requires the "
+                                      "component model async feature", off)
                 is_async = True
+            elif o.kind in ("gc", "core-type"):
+                what = "`gc`" if o.kind == "gc" else "`core type`"
+                raise ValidationError(f"canonical option {what} requires the `cm-gc` feature "
+                                      "(the component model's GC ABI), which wasmloop does not "
+                                      "support", off)
             else:
                 raise ValidationError(f"unknown canonical option `{o.kind}`", off)
             if o.kind not in allowed:
+                if where == "`canon lower`" and o.kind in ("post-return", "callback"):
+                    raise ValidationError(f"canonical option `{o.kind}` cannot be specified "
+                                          "for lowerings", off)
                 raise ValidationError(f"canonical option `{o.kind}` is not allowed in {where}",
                                       off)
         addr = "i32"
         mem = vals.get("memory")
         if mem is not None:
             addr = _mem_addr(self._at(s.core_memories, mem, "memory", off))
+            if addr == "i64":
+                self._require_feature("memory64", "64-bit memories require the `cm64` feature "
+                                      "to be enabled", off)
         realloc = vals.get("realloc")
         if realloc is not None:
             if mem is None:
-                raise ValidationError("canonical option `realloc` requires option `memory`: "
+                raise ValidationError("canonical option `realloc` requires `memory` to also be "
+                                      "specified: "
                                       "canonical option `memory` is required", off)
             ft = self._core_func(s, realloc, off)
             if ft != T.CoreFuncType((addr,) * 4, (addr,)):
@@ -1157,7 +1192,7 @@ class _Validator:
     def canon_lower(self, s: ComponentInfo, pos: int,
                     d: ast.CanonLower) -> tuple[ast.Sort, int]:
         off = d.offset
-        ft = self._at(s.funcs, d.func, "func", off)
+        ft = self._at(s.funcs, d.func, "function", off)
         assert isinstance(ft, T.FuncType)
         opts, addr = self.canon_opts(s, d.options, off,
                                      frozenset({"string-encoding", "memory", "realloc", "async"}),
@@ -1179,24 +1214,36 @@ class _Validator:
         s.canon_opts[pos] = opts
         return self._push(s.core_funcs, flat_functype(ft, opts, "lower", addr), _S.CORE_FUNC)
 
-    def _gate(self, feature: str, what: str, off: int) -> None:
+    def _require_feature(self, feature: str, message: str, off: int | None) -> None:
+        """wasmparser's wording, and the -W flag that enables the feature."""
         if feature not in self.features:
-            raise ValidationError(
-                f"{what} requires the component model {feature} feature "
-                f"(`-W component-model-{feature}=y`)", off)
+            raise ValidationError(f"{message} (`-W component-model-{feature}`)", off)
+
+    def _gate(self, feature: str, what: str, off: int) -> None:
+        self._require_feature(feature, f"{what} requires the component model "
+                              f"{_FEATURE_WORDS.get(feature, feature)} feature", off)
 
     def _gate_builtin(self, d: ast.CanonBuiltin) -> None:
+        """Which feature each built-in needs, in wasmparser's words."""
         op, off = d.op, d.offset
         if op.startswith("error-context."):
             self._gate("error-context", f"`{op}`", off)
         elif op.startswith("thread.") and op != "thread.yield":
             self._gate("threading", f"`{op}`", off)
-        elif op in ("subtask.cancel", "stream.cancel-read", "stream.cancel-write",
-                    "future.cancel-read", "future.cancel-write") and d.is_async:
-            self._gate("more-async-builtins", f"`{op} async`", off)
-        elif op in ("stream.read", "stream.write", "future.read", "future.write") and not any(
-                o.kind == "async" for o in d.options):
-            self._gate("more-async-builtins", f"`{op}` without `async`", off)
+        elif not op.startswith("resource."):
+            self._require_feature("async", f"`{op}` requires the component model async "
+                                  "feature", off)
+            if op in ("subtask.cancel", "stream.cancel-read", "stream.cancel-write",
+                      "future.cancel-read", "future.cancel-write") and d.is_async:
+                self._require_feature("more-async-builtins", f"async `{op}` requires the "
+                                      "component model more async builtins feature", off)
+            elif op in ("stream.read", "stream.write", "future.read", "future.write") and not \
+                    any(o.kind == "async" for o in d.options):
+                self._require_feature("more-async-builtins", f"synchronous `{op}` requires "
+                                      "the component model more async builtins feature", off)
+            if op in ("context.get", "context.set") and d.core_valtype == "i64":
+                self._require_feature("memory64", f"64-bit `{op}` requires the component "
+                                      "model 64-bit feature", off)
 
     def canon_builtin(self, s: ComponentInfo, pos: int,  # noqa: C901
                       d: ast.CanonBuiltin) -> tuple[ast.Sort, int]:
@@ -1307,6 +1354,9 @@ class _Validator:
         raise ValidationError(f"unknown canonical built-in `{op}`", off)
 
 
+#: How wasmparser's messages spell a feature.
+_FEATURE_WORDS = {"async-stackful": "async stackful", "more-async-builtins": "more async builtins"}
+
 _SIMPLE_BUILTINS: dict[str, tuple[list[str], list[str]]] = {
     "backpressure.inc": ([], []),
     "backpressure.dec": ([], []),
@@ -1382,28 +1432,29 @@ def _core_extern_match(kind: str, actual: object, expected: object, what: str,
     if kind == "memory" and isinstance(actual, ast.CoreMemoryType) \
             and isinstance(expected, ast.CoreMemoryType):
         if actual.limits.shared != expected.limits.shared:
-            raise ValidationError(f"mismatch in the shared flag for memories ({what})", off)
+            raise ValidationError(f"type mismatch in import {what}: mismatch in the shared flag for memories", off)
         if actual.limits.is64 != expected.limits.is64 or \
                 actual.page_size_log2 != expected.page_size_log2 or \
                 not _limits_ok(actual.limits, expected.limits):
-            raise ValidationError(f"mismatch in memory limits ({what})", off)
+            raise ValidationError(f"type mismatch in import {what}: mismatch in memory limits", off)
         return
     if kind == "table" and isinstance(actual, ast.CoreTableType) \
             and isinstance(expected, ast.CoreTableType):
         if actual.elem != expected.elem:
-            raise ValidationError(f"expected table element type {expected.elem}, found "
-                                  f"{actual.elem} ({what})", off)
+            raise ValidationError(f"type mismatch in import {what}: expected table element "
+                                  f"type {expected.elem}, found {actual.elem}", off)
         if actual.limits.is64 != expected.limits.is64 or \
                 not _limits_ok(actual.limits, expected.limits):
-            raise ValidationError(f"mismatch in table limits ({what})", off)
+            raise ValidationError(f"type mismatch in import {what}: mismatch in table limits", off)
         return
     if kind == "global" and isinstance(actual, ast.CoreGlobalType) \
             and isinstance(expected, ast.CoreGlobalType):
         if actual.valtype != expected.valtype:
-            raise ValidationError(f"expected global type {expected.valtype}, found "
-                                  f"{actual.valtype} ({what})", off)
+            raise ValidationError(f"type mismatch in import {what}: expected global type "
+                                  f"{expected.valtype}, found {actual.valtype}", off)
         if actual.mutable != expected.mutable:
-            raise ValidationError(f"mismatch in global mutability ({what})", off)
+            raise ValidationError(f"type mismatch in import {what}: global types differ in "
+                                  "mutability", off)
         return
     if isinstance(actual, str) and isinstance(expected, str) and kind == "global" \
             and actual != expected:
@@ -1449,6 +1500,26 @@ def _check_core_limits(et: ast.CoreExternType, off: int | None) -> None:
     elif isinstance(d, ast.CoreTableType):
         if d.limits.max is not None and d.limits.max < d.limits.min:
             raise ValidationError("size minimum must not be greater than maximum", off)
+
+
+#: Reference types wasmtime's C API can describe: any other in a core module's imports or
+#: exports aborts the process inside wasmtime (``support for non-externref and non-funcref
+#: references is not implemented``), so such modules are rejected first.
+_ENGINE_REF_TYPES = frozenset({"funcref", "externref", "(ref null func)", "(ref null extern)"})
+_REF_TOKEN = re.compile(r"\(ref (?:null )?(?:\(shared [a-z]+\)|[^()\s]+)\)|\b[a-z0-9]+ref\b")
+
+
+def _check_engine_ref_types(mt: T.CoreModuleType, off: int | None) -> None:
+    items = [("import", f"{m}:{n}", k, t) for m, n, k, t in mt.imports]
+    items += [("export", n, k, t) for n, k, t in mt.exports]
+    for where, name, kind, t in items:
+        text = " ".join(t.params + t.results) if isinstance(t, T.CoreFuncType) else str(t)
+        for m in _REF_TOKEN.finditer(text):
+            if m.group(0) not in _ENGINE_REF_TYPES:
+                raise ValidationError(
+                    f"core module {where} `{name}` ({kind}) uses the reference type "
+                    f"`{m.group(0)}`: wasmloop runs core wasm on wasmtime's C API, which "
+                    "supports only `funcref` and `externref` at a module's boundary", off)
 
 
 def _check_module_imports(mt: T.CoreModuleType, off: int | None) -> None:

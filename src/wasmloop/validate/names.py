@@ -161,7 +161,8 @@ class UniqueNames:
 
     def add(self, name: str, offset: int | None) -> None:
         if name in self._exact:
-            raise ValidationError(f"{self._what} name `{name}` already defined", offset)
+            raise ValidationError(
+                f"{self._what} name `{name}` conflicts with previous name `{name}`", offset)
         key = strong_key(name)
         prev = self._keys.get(key)
         if prev is not None:
