@@ -494,6 +494,9 @@ def register_host(entry: HostEntry) -> int:
 def trap_text(exc: BaseException) -> str:
     if isinstance(exc, errors.Trap):
         return exc.message
+    if isinstance(exc, RecursionError):
+        # Python ran out of stack in a host function: to the guest, its stack is exhausted.
+        return "wasm trap: call stack exhausted"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

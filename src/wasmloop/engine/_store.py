@@ -341,15 +341,37 @@ class _Frame:
 _PENDING, _POLLING, _DONE = 0, 1, 2
 
 
+#: Wasmtime's message for a wasm stack overflow.
+STACK_EXHAUSTED = "wasm trap: call stack exhausted"
+#: Fibers that may be running one inside another (guest → host → guest …).
+MAX_NESTED_CALLS = 48
+_nested = 0
+
+
 class _Future:
     __slots__ = ("_store", "_fut", "_state", "_result", "_exc", "__weakref__")
 
     def poll(self) -> bool:
-        """Runs the fiber until it suspends or finishes; True when finished."""
+        """Runs the fiber until it suspends or finishes; True when finished.
+
+        A poll from inside another fiber (a host function that calls a guest) nests; past
+        ``MAX_NESTED_CALLS`` the call ends at once with ``wasm trap: call stack exhausted``
+        (each level holds Python frames: Python's recursion limit must not be what stops it).
+        """
+        global _nested
         state = self._state
         if state == 0:
+            if _nested >= MAX_NESTED_CALLS:
+                self.close()
+                self._exc = errors.Trap(STACK_EXHAUSTED)
+                return True
             self._state = 1
-            if _fast_poll(self._fut):
+            _nested += 1
+            try:
+                done = _fast_poll(self._fut)
+            finally:
+                _nested -= 1
+            if done:
                 self._finish()
                 return True
             self._state = 0

@@ -63,6 +63,12 @@ __all__ = [
 
 #: Largest element count of one read or write (``Buffer.MAX_LENGTH``).
 MAX_LENGTH = 2**28 - 1
+#: Most bytes (of flat element data) one host read takes, whatever count it asked for: a
+#: guest's huge write is copied out a bounded piece at a time, as the host reads.
+HOST_READ_MAX_BYTES = 4 << 20
+#: Elements lifted then lowered per step when a copy goes through the canonical ABI, so a
+#: copy of millions of elements never holds them all as Python objects.
+ABI_COPY_BATCH = 1024
 
 _memmove = ctypes.memmove
 
@@ -338,7 +344,7 @@ class HostSink:
         self.info = info
         self.parts: list[Any] = []
         self.progress = 0
-        self.length = length
+        self.length = min(length, max(1, HOST_READ_MAX_BYTES // (info.size or 8)))
 
     def remain(self) -> int:
         return self.length - self.progress
@@ -423,6 +429,12 @@ def copy_items(src: Any, dst: Any, n: int) -> None:
             src.progress += n
             dst.progress += n
             return
+    if src.info.kind == K_ABI and n > ABI_COPY_BATCH:
+        while n > 0:
+            k = n if n < ABI_COPY_BATCH else ABI_COPY_BATCH
+            dst.write(src.read(k), k)
+            n -= k
+        return
     dst.write(src.read(n), n)
 
 
