@@ -118,6 +118,7 @@ def _component(r: Reader, depth: int) -> ast.Component:
     customs: list[ast.CustomSection] = []
     sections: list[tuple[int, int, int]] = []
     names: ast.ComponentNames | None = None
+    counts: dict[str, int] = {}
     while not r.eof():
         sec_pos = r.pos
         sid = r.u8("a section id")
@@ -133,9 +134,11 @@ def _component(r: Reader, depth: int) -> ast.Component:
                 names = _name_section(c.data)
             continue
         if sid == 1:
+            _check_max(counts, "modules", 1, sec_pos)
             defs.append(_core_module(body))
             continue
         if sid == 4:
+            _check_max(counts, "components", 1, sec_pos)
             comp = _component(body, depth + 1)
             defs.append(ast.NestedComponent(component=comp, offset=comp.offset))
             if not body.eof():
@@ -147,7 +150,11 @@ def _component(r: Reader, depth: int) -> ast.Component:
             defs.append(_start(body))
         elif sid in _VEC_SECTIONS:
             item, what, min_size = _VEC_SECTIONS[sid]
+            cpos = body.pos
             n = body.count(what, min_size)
+            space = _SECTION_SPACES.get(sid)
+            if space is not None:
+                _check_max(counts, space, n, cpos)
             for _ in range(n):
                 defs.append(item(body, depth))
         if not body.eof():
@@ -163,6 +170,23 @@ def _component(r: Reader, depth: int) -> ast.Component:
         names=names,
         sections=tuple(sections),
     )
+
+
+#: Sections whose items count toward one of wasmparser's per-component limits.
+_SECTION_SPACES = {2: "instances", 5: "instances", 3: "types", 7: "types", 8: "functions",
+                   10: "imports", 11: "exports"}
+#: wasmparser's limits (``limits.rs``): modules, components and instances 1,000 each; types,
+#: functions, imports and exports 1,000,000.
+_MAX_COUNTS = {"modules": 1_000, "components": 1_000, "instances": 1_000, "types": 1_000_000,
+               "functions": 1_000_000, "imports": 1_000_000, "exports": 1_000_000}
+
+
+def _check_max(counts: dict[str, int], space: str, n: int, pos: int) -> None:
+    total = counts.get(space, 0) + n
+    limit = _MAX_COUNTS[space]
+    if total > limit:
+        raise DecodeError(f"{space} count exceeds limit of {limit}", pos)
+    counts[space] = total
 
 
 def _custom(r: Reader, sec_pos: int) -> ast.CustomSection:
@@ -181,7 +205,7 @@ def _core_module(r: Reader) -> ast.CoreModule:
 def _start(r: Reader) -> ast.Start:
     pos = r.pos
     f = r.u32()
-    n = r.count("start argument")
+    n = r.count("start function arguments", 1, 1000)
     args = tuple(r.u32() for _ in range(n))
     return ast.Start(func_index=f, args=args, results=r.u32(), offset=pos)
 
@@ -217,7 +241,7 @@ def _core_instance(r: Reader, depth: int) -> ast.Definition:
     b = r.u8("a core instance")
     if b == 0x00:
         m = r.u32()
-        n = r.count("core instantiation argument", 3)
+        n = r.count("core instantiation arguments", 3, 100_000)
         args = []
         for _ in range(n):
             name = r.name("instantiation argument name")
@@ -231,7 +255,7 @@ def _core_instance(r: Reader, depth: int) -> ast.Definition:
             args.append(ast.CoreInstantiateArg(name=name, instance_index=r.u32()))
         return ast.CoreInstantiate(module_index=m, args=tuple(args), offset=pos)
     if b == 0x01:
-        n = r.count("core inline export", 3)
+        n = r.count("core instantiation exports", 3, 100_000)
         exports = []
         for _ in range(n):
             name = r.name("export name")
@@ -271,7 +295,7 @@ def _instance(r: Reader, depth: int) -> ast.Definition:
     b = r.u8("an instance")
     if b == 0x00:
         c = r.u32()
-        n = r.count("instantiation argument", 3)
+        n = r.count("instantiation arguments", 3, 100_000)
         args = []
         for _ in range(n):
             name = r.name("instantiation argument name")
@@ -279,7 +303,7 @@ def _instance(r: Reader, depth: int) -> ast.Definition:
             args.append(ast.InstantiateArg(name=name, sort=sort, index=r.u32()))
         return ast.Instantiate(component_index=c, args=tuple(args), offset=pos)
     if b == 0x01:
-        n = r.count("inline export", 4)
+        n = r.count("instantiation exports", 4, 100_000)
         exports = []
         for _ in range(n):
             name, attrs, kind = _name_attributes(r)
@@ -359,7 +383,7 @@ def _core_type(r: Reader, depth: int) -> ast.CoreTypeDef:
 
 
 def _core_module_type(r: Reader, depth: int) -> ast.CoreModuleType:
-    n = r.count("module type declaration", 2)
+    n = r.count("module type declaration", 2, 100_000)
     decls: list[ast.CoreImportDecl | ast.CoreTypeDef | ast.CoreAliasOuter | ast.CoreExportDecl] = []
     for _ in range(n):
         pos = r.pos
@@ -439,10 +463,10 @@ def _deftype(r: Reader, depth: int) -> ast.DefType:
     if p is not None:
         return ast.Primitive(name=p)
     if b == 0x72:
-        n = r.count("record field", 2)
+        n = r.count("record field", 2, 10_000)
         return ast.Record(fields=tuple((_label(r), _valtype(r)) for _ in range(n)))
     if b == 0x71:
-        n = r.count("variant case", 3)
+        n = r.count("variant cases", 3, 10_000)
         cases = []
         for _ in range(n):
             label = _label(r)
@@ -459,13 +483,13 @@ def _deftype(r: Reader, depth: int) -> ast.DefType:
         t = _valtype(r)
         return ast.List(element=t, length=r.u32())
     if b == 0x6F:
-        n = r.count("tuple element")
+        n = r.count("tuple types", 1, 10_000)
         return ast.Tuple(elements=tuple(_valtype(r) for _ in range(n)))
     if b == 0x6E:
-        n = r.count("flag")
+        n = r.count("flag names", 1, 1_000)
         return ast.Flags(labels=tuple(_label(r) for _ in range(n)))
     if b == 0x6D:
-        n = r.count("enum case")
+        n = r.count("enum cases", 1, 10_000)
         return ast.Enum(labels=tuple(_label(r) for _ in range(n)))
     if b == 0x6B:
         return ast.Option(element=_valtype(r))
@@ -488,14 +512,14 @@ def _deftype(r: Reader, depth: int) -> ast.DefType:
         dtor = r.u32() if r.present("destructor") else None
         return ast.ResourceType(rep=rep, dtor=dtor)
     if b == 0x40 or b == 0x43:
-        n = r.count("parameter", 2)
+        n = r.count("component function parameters", 2, 1_000)
         params = tuple((_label(r), _valtype(r)) for _ in range(n))
         return ast.FuncType(params=params, result=_resultlist(r), is_async=b == 0x43)
     if b == 0x41:
-        n = r.count("component type declaration", 2)
+        n = r.count("component type declaration", 2, 1_000_000)
         return ast.ComponentType(decls=tuple(_component_decl(r, depth + 1) for _ in range(n)))
     if b == 0x42:
-        n = r.count("instance type declaration", 2)
+        n = r.count("instance type declaration", 2, 1_000_000)
         return ast.InstanceType(decls=tuple(_instance_decl(r, depth + 1) for _ in range(n)))
     raise DecodeError(f"invalid leading byte (0x{b:x}) for component defined type", pos)
 
@@ -599,7 +623,7 @@ _INDEX_OPTS = {0x03: "memory", 0x04: "realloc", 0x05: "post-return", 0x07: "call
 
 
 def _opts(r: Reader) -> tuple[ast.CanonOpt, ...]:
-    n = r.count("canonical option")
+    n = r.count("canonical options", 1, 10)
     opts = []
     for _ in range(n):
         pos = r.pos

@@ -203,10 +203,13 @@ class Reader:
         except UnicodeDecodeError:
             raise DecodeError(f"malformed UTF-8 encoding in {what}", start) from None
 
-    def count(self, what: str, min_size: int = 1) -> int:
-        """A vector length, checked against the bytes left (each item takes ``min_size``)."""
+    def count(self, what: str, min_size: int = 1, limit: int | None = None) -> int:
+        """A vector length, checked against the bytes left (each item takes ``min_size``)
+        and against ``limit`` (wasmparser's limits, ``limits.rs``)."""
         start = self.pos
         n = self.u32()
+        if limit is not None and n > limit:
+            raise DecodeError(f"{what} size is out of bounds: {n} (the limit is {limit})", start)
         if n * min_size > self.end - self.pos:
             raise self._eof_error(
                 f"{n} {what} entries, but only {self.end - self.pos} bytes remain", start

@@ -40,6 +40,8 @@ __all__ = ["CanonOptions", "ComponentInfo", "ModuleInfo", "validate"]
 
 MAX_TYPE_SIZE = 1_000_000
 MAX_NESTING = 100
+#: wasmparser's MAX_WASM_COMPONENT_TYPE_DEPTH: how deeply value types may nest.
+MAX_TYPE_DEPTH = 100
 _MAX_ELEM_SIZE = 1 << 28
 
 _S = ast.Sort
@@ -164,7 +166,8 @@ def validate(component: ast.Component,
     try:
         return v.component(component, None)
     except RecursionError:
-        raise ValidationError("type nesting too deep", component.offset) from None
+        raise ValidationError("type nesting is too deep (Python's recursion limit was reached "
+                              "while validating)", None) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +228,7 @@ class _Validator:
         self.handle_tokens: dict[int, object] = {}
         self.keep: list[object] = []
         self.sizes: dict[int, int] = {}
+        self._depths: dict[int, int] = {}
         self.export_named: set[T.ResourceType] = set()
         self._type_names: dict[int, str] = {}
 
@@ -330,6 +334,20 @@ class _Validator:
         self.keep.append(t)
         return n
 
+    def _depth(self, t: object) -> int:
+        """Structural nesting of a value type as wasmparser counts it: a leaf is 1, a
+        compound type one more than its deepest part (memoized: types are shared)."""
+        k = id(t)
+        d = self._depths.get(k)
+        if d is None:
+            if isinstance(t, T.OwnType | T.BorrowType):
+                d = 1
+            else:
+                d = 1 + max((self._depth(c) for c in children(t)), default=0)
+            self._depths[k] = d
+            self.keep.append(t)
+        return d
+
     def _check_size(self, t: object, off: int | None) -> None:
         if self._size(t) > MAX_TYPE_SIZE:
             raise ValidationError(
@@ -365,6 +383,8 @@ class _Validator:
             self._check_size(t, off)
             return t
         t = self.defvaltype(s, dt, off)
+        if self._depth(t) > MAX_TYPE_DEPTH:
+            raise ValidationError("type nesting is too deep", off)
         self._check_size(t, off)
         if layout.elem_size(t, "i64") >= _MAX_ELEM_SIZE:
             raise ValidationError("type exceeds maximum byte size of 2^28", off)
