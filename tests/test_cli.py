@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from componentutil import missing_tool
 
 from wasmloop.cli import main
 
@@ -54,7 +55,7 @@ def test_wast_reports_failures_with_file_and_line(
     from wasmloop.wast import find_wasm_tools
 
     if find_wasm_tools() is None:
-        pytest.skip("wasm-tools is not installed")
+        missing_tool("wasm-tools is not installed")
     wast = tmp_path / "t.wast"
     wast.write_text(
         """

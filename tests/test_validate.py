@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from componentutil import missing_tool
 
 from wasmloop import types as T
 from wasmloop.binary import ast, decode_component
@@ -28,7 +29,7 @@ def _wasm_tools() -> str | None:
 def wat(text: str) -> bytes:
     tool = _wasm_tools()
     if tool is None:
-        pytest.skip("wasm-tools is not installed")
+        missing_tool("wasm-tools is not installed")
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d, "c.wat"), Path(d, "c.wasm")
         src.write_text(text)

@@ -3,16 +3,13 @@ ValidationError may come out, never another exception."""
 
 from __future__ import annotations
 
-import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_validate import INVALID, VALID, wat
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from test_validate import INVALID, VALID, wat  # noqa: E402
-
-from wasmloop.binary import decode_component  # noqa: E402
-from wasmloop.errors import DecodeError, ValidationError  # noqa: E402
-from wasmloop.validate import FEATURES, validate  # noqa: E402
+from wasmloop.binary import decode_component
+from wasmloop.errors import DecodeError, ValidationError
+from wasmloop.validate import FEATURES, validate
 
 _SEEDS: list[bytes] = []
 

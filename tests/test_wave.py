@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from componentutil import missing_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,7 @@ def reference() -> tuple[str, str]:
         _REF.append(_wasm_tools())
     wasmtime, wasm_tools = _REF
     if not wasmtime or not wasm_tools:
-        pytest.skip("reference wasmtime or wasm-tools not available")
+        missing_tool("reference wasmtime or wasm-tools not available")
     return wasmtime, wasm_tools
 
 

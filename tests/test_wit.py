@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from componentutil import missing_tool
 
 from wasmloop import types as T
 from wasmloop.wit import escape_id, format_component_type, format_func_type, format_val_type
@@ -24,7 +25,7 @@ def _wasm_tools() -> str | None:
 def wasm_tools_wit(wat: str, tmp: Path) -> str:
     tool = _wasm_tools()
     if tool is None:
-        pytest.skip("wasm-tools not available")
+        missing_tool("wasm-tools not available")
     (tmp / "c.wat").write_text(wat)
     subprocess.run([tool, "parse", str(tmp / "c.wat"), "-o", str(tmp / "c.wasm")], check=True)
     out = subprocess.run([tool, "component", "wit", str(tmp / "c.wasm")], check=True,
