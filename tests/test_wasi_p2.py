@@ -879,3 +879,25 @@ def test_terminals_clocks_and_random() -> None:
     env = p2.cli.Environment(WasiCtx(WasiConfig(args=["a", "b"], env={"K": "V"}, cwd="/x")))
     assert (env.get_arguments(), env.get_environment(), env.initial_cwd()) == (
         ["a", "b"], [("K", "V")], "/x")
+
+
+def test_a_zero_duration_yields_once_as_in_wasmtime() -> None:
+    order: list[str] = []
+
+    async def other() -> None:
+        order.append("other")
+
+    async def main() -> None:
+        clock = p2.clocks.MonotonicClock()
+        p = clock.subscribe_duration(0)
+        assert not p.ready()  # a past deadline is ready once it was waited on
+        task = asyncio.ensure_future(other())
+        await p.block()  # lets the loop run what is ready
+        order.append("after block")
+        assert p.ready()
+        past = clock.subscribe_instant(clock.now() - 1)
+        assert await p2io.poll([past, clock.subscribe_duration(10**12)]) == [0]
+        await task
+
+    asyncio.run(main())
+    assert order == ["other", "after block"]

@@ -46,6 +46,23 @@ def timer(deadline_ns: int) -> Pollable:
     return Pollable(is_ready, wait)
 
 
+def yield_once() -> Pollable:
+    """A deadline already past, as Wasmtime's: not ready until it was waited on once, and that
+    wait only lets the loop run what is ready (a zero sleep yields to everyone else)."""
+    yielded = False
+
+    def is_ready() -> bool:
+        return yielded
+
+    async def wait() -> None:
+        nonlocal yielded
+        if not yielded:
+            yielded = True
+            await asyncio.sleep(0)
+
+    return Pollable(is_ready, wait)
+
+
 class MonotonicClock:
     """``wasi:clocks/monotonic-clock``."""
 
@@ -59,12 +76,10 @@ class MonotonicClock:
         return self._resolution
 
     def subscribe_instant(self, when: int) -> Pollable:
-        return timer(when)
+        return timer(when) if when > time.monotonic_ns() else yield_once()
 
     def subscribe_duration(self, when: int) -> Pollable:
-        if when == 0:
-            return Pollable.ready_now()
-        return timer(time.monotonic_ns() + when)
+        return timer(time.monotonic_ns() + when) if when > 0 else yield_once()
 
 
 class WallClock:
