@@ -480,3 +480,79 @@ def test_limit_parsing() -> None:
         parse_duration("-1s")
     with pytest.raises(ValueError):
         parse_size("1.5G")
+
+
+def test_wast_takes_the_limit_flags(tmp_path_factory: pytest.TempPathFactory) -> None:
+    wast = tmp_path_factory.mktemp("wast") / "spin.wast"
+    wast.write_text(
+        """
+        (component
+          (core module $M (func (export "spin") (loop $l (br $l))))
+          (core instance $i (instantiate $M))
+          (func (export "spin") (canon lift (core func $i "spin"))))
+        (assert_trap (invoke "spin") "interrupt")
+        """
+    )
+    o = run_cli("wast", "--timeout", "300ms", str(wast))
+    assert_ok(o)
+    assert "2 passed, 0 failed" in o.stdout
+    o = run_cli("wast", "-W", "fuel=10000", str(wast))
+    assert o.clean and o.returncode == 1
+    assert "all fuel consumed by WebAssembly" in o.stdout
+
+
+def test_timeout_of_a_waiting_guest_from_a_script_without_a_loop() -> None:
+    """``instantiate_sync`` + ``call_sync``: the deadline is armed on call_sync's loop."""
+    wat = """
+    (component
+      (import "never" (func $never (result u32)))
+      (core func $n (canon lower (func $never)))
+      (core module $M (import "" "never" (func $n (result i32)))
+        (func (export "f") (result i32) (call $n)))
+      (core instance $i (instantiate $M (with "" (instance (export "never" (func $n))))))
+      (func (export "f") (result u32) (canon lift (core func $i "f"))))
+    """
+    o = run_script(
+        f"""
+        import asyncio, wasmloop
+        from componentutil import wat_to_wasm
+        async def never():
+            await asyncio.Event().wait()
+        engine = wasmloop.Engine(epoch_interruption=True)
+        linker = wasmloop.Linker(engine)
+        linker.define_func(None, "never", never)
+        inst = linker.instantiate_sync(wasmloop.Component(engine, wat_to_wasm({wat!r})),
+                                       limits=wasmloop.Limits(timeout=0.3))
+        try:
+            inst.exports["f"].call_sync()
+        except wasmloop.Trap as t:
+            print("trap:", t.message.strip().splitlines()[-1].strip(), file=sys.stderr)
+            sys.exit(3)
+        """
+    )
+    assert_error(o, "trap: " + INTERRUPT)
+
+
+def test_a_deadline_is_per_instance() -> None:
+    o = run_script(
+        f"""
+        import wasmloop
+        from componentutil import wat_to_wasm
+        e = wasmloop.Engine(epoch_interruption=True, consume_fuel=True)
+        c = wasmloop.Component(e, wat_to_wasm({SPIN!r}))
+        linker = wasmloop.Linker(e)
+        free = linker.instantiate_sync(c)
+        patient = linker.instantiate_sync(c, limits=wasmloop.Limits(timeout=600, fuel=10**9))
+        hasty = linker.instantiate_sync(c, limits=wasmloop.Limits(timeout=0.2))
+        try:
+            hasty.exports["spin"].call_sync()
+            raise SystemExit("no interrupt")
+        except wasmloop.Trap as t:
+            assert "wasm trap: interrupt" in t.message
+        assert free.exports["ok"].call_sync() == 42
+        assert patient.exports["ok"].call_sync() == 42
+        assert patient._store.get_fuel() < 10**9       # fuel was consumed, and only there
+        patient.close()
+        """
+    )
+    assert_ok(o)
