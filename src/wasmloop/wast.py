@@ -391,10 +391,11 @@ class WastRunner:
             self._load(cmd)
         except (DecodeError, ValidationError) as e:
             path = self._path(cmd)
+            rejection: Exception = e
             if not path.read_bytes().startswith(b"\0asm"):
                 # Wasmtime reads input without the magic as text: its error is the parser's
-                e = WasmloopError(f"{e}\n{_parse_text_error(path) or ''}")
-            self._check_message(e, text, cmd["type"])
+                rejection = WasmloopError(f"{e}\n{_parse_text_error(path) or ''}")
+            self._check_message(rejection, text, cmd["type"])
             return
         raise _Fail(f"expected the component to be rejected ({text})")
 

@@ -70,7 +70,7 @@ _frozen = dataclass(frozen=True, slots=True, kw_only=True)
 # Core types (core:type, core:moduletype, WebAssembly 3.0 rec/sub types)
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreLimits:
     """Core ``limits``: ``min``, optional ``max``, and the 64-bit / shared flags."""
 
@@ -80,7 +80,7 @@ class CoreLimits:
     shared: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreTableType:
     """Core ``tabletype``: element reference type and limits."""
 
@@ -88,7 +88,7 @@ class CoreTableType:
     limits: CoreLimits
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreMemoryType:
     """Core ``memtype``: limits (``is64`` for memory64) and the custom page size, if any."""
 
@@ -96,7 +96,7 @@ class CoreMemoryType:
     page_size_log2: int | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreGlobalType:
     """Core ``globaltype``: value type and mutability."""
 
@@ -104,7 +104,7 @@ class CoreGlobalType:
     mutable: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreExternType:
     """Core ``externtype`` of an import or export declaration.
 
@@ -118,7 +118,7 @@ class CoreExternType:
     desc: CoreTableType | CoreMemoryType | CoreGlobalType | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreFuncType:
     """Core ``functype`` (comp type ``0x60``): params and results as core value type text."""
 
@@ -126,7 +126,7 @@ class CoreFuncType:
     results: tuple[str, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreFieldType:
     """A GC ``fieldtype``: storage type (a value type or ``"i8"``/``"i16"``) and mutability."""
 
@@ -134,21 +134,21 @@ class CoreFieldType:
     mutable: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreStructType:
     """A GC ``structtype`` (comp type ``0x5f``)."""
 
     fields: tuple[CoreFieldType, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreArrayType:
     """A GC ``arraytype`` (comp type ``0x5e``)."""
 
     element: CoreFieldType
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreRawCompType:
     """A core comp type this decoder does not model (e.g. a continuation type), kept as its
     opcode and raw bytes (opcode excluded) so a validator can reject it with its offset."""
@@ -162,7 +162,7 @@ class CoreRawCompType:
 CoreCompType = CoreFuncType | CoreStructType | CoreArrayType | CoreRawCompType
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreSubType:
     """A core ``subtype``: ``final``, the declared supertype indices and the comp type.
 
@@ -175,7 +175,7 @@ class CoreSubType:
     shared: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreRecType:
     """A core ``rectype``. A lone subtype decodes as a rec group of one (``explicit=False``);
     ``0x4e vec(subtype)`` gives ``explicit=True``."""
@@ -184,7 +184,7 @@ class CoreRecType:
     explicit: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreImportDecl:
     """``core:import`` inside a core module type: ``(import module name type)``."""
 
@@ -194,7 +194,7 @@ class CoreImportDecl:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreExportDecl:
     """``core:exportdecl`` inside a core module type: ``(export name type)``."""
 
@@ -203,7 +203,7 @@ class CoreExportDecl:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreAliasOuter:
     """``core:alias`` inside a core module type: ``(alias outer count index (type))``."""
 
@@ -212,7 +212,7 @@ class CoreAliasOuter:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreModuleType:
     """``core:moduletype`` (``0x50``): the declarators of a core module type, in order.
 
@@ -231,21 +231,21 @@ CoreDefType = CoreRecType | CoreModuleType
 # Component value types (defvaltype)
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Primitive:
     """A ``primvaltype`` used as a whole type definition, e.g. ``(type string)``."""
 
     name: str
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
     """``(record (field label type)+)``."""
 
     fields: tuple[tuple[str, ValType], ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Case:
     """A ``variant`` case: label and optional payload type."""
 
@@ -253,14 +253,14 @@ class Case:
     type: ValType | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Variant:
     """``(variant (case label type?)+)``."""
 
     cases: tuple[Case, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class List:
     """``(list t)`` (``0x70``), or the 🔧 fixed-length ``(list t len)`` (``0x67``) when
     ``length`` is not None."""
@@ -269,35 +269,35 @@ class List:
     length: int | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tuple:
     """``(tuple t+)``."""
 
     elements: tuple[ValType, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Flags:
     """``(flags label+)``."""
 
     labels: tuple[str, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Enum:
     """``(enum label+)``."""
 
     labels: tuple[str, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Option:
     """``(option t)``."""
 
     element: ValType
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Result:
     """``(result t? (error u)?)``."""
 
@@ -305,35 +305,35 @@ class Result:
     err: ValType | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Own:
     """``(own i)``: ``type_index`` should name a resource type."""
 
     type_index: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Borrow:
     """``(borrow i)``: ``type_index`` should name a resource type."""
 
     type_index: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Stream:
     """🔀 ``(stream t?)``."""
 
     element: ValType | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Future:
     """🔀 ``(future t?)``."""
 
     element: ValType | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Map:
     """🗺️ ``(map k v)``."""
 
@@ -364,7 +364,7 @@ DefValType = (
 # Other component types
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceType:
     """``(resource (rep t) (dtor f)?)``: ``rep`` is a core value type (``"i32"``; ``"i64"``
     with 🐘); ``dtor`` is a core function index."""
@@ -373,7 +373,7 @@ class ResourceType:
     dtor: int | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FuncType:
     """``functype``: ``0x40`` (sync) or ``0x43`` (``func async``, ``is_async=True``).
 
@@ -385,7 +385,7 @@ class FuncType:
     is_async: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExternType:
     """``externtype``: the type of an import or export.
 
@@ -403,7 +403,7 @@ class ExternType:
     value_type: ValType | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NameAttribute:
     """An ``attribute`` of ``nameattributes`` (🏷️/🔗).
 
@@ -414,7 +414,7 @@ class NameAttribute:
     value: str
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImportDecl:
     """``importdecl`` inside a component type: ``(import name type)``.
 
@@ -428,7 +428,7 @@ class ImportDecl:
     name_kind: int = 0
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExportDecl:
     """``exportdecl`` inside a component or instance type: ``(export name type)``."""
 
@@ -439,7 +439,7 @@ class ExportDecl:
     name_kind: int = 0
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ComponentType:
     """``componenttype`` (``0x41``): declarators in order.
 
@@ -450,7 +450,7 @@ class ComponentType:
     decls: tuple[object, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InstanceType:
     """``instancetype`` (``0x42``): declarators in order (as ``ComponentType`` but without
     ``ImportDecl``)."""
@@ -466,7 +466,7 @@ DefType = DefValType | FuncType | ComponentType | InstanceType | ResourceType
 # Definitions (entries of Component.definitions, in binary order)
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreModule:
     """``section_1(core:module)``: a core module, not decoded.
 
@@ -478,7 +478,7 @@ class CoreModule:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreInstantiateArg:
     """``(with name (instance i))`` of a core instantiation."""
 
@@ -486,7 +486,7 @@ class CoreInstantiateArg:
     instance_index: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreInstantiate:
     """``(core instance (instantiate m arg*))``."""
 
@@ -495,7 +495,7 @@ class CoreInstantiate:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreInlineExport:
     """``(export name (sort idx))`` of a core instance built from inline exports; ``sort`` is
     a core sort."""
@@ -505,7 +505,7 @@ class CoreInlineExport:
     index: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreInlineExports:
     """``(core instance (export …)*)``: a core instance made of inline exports."""
 
@@ -513,7 +513,7 @@ class CoreInlineExports:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoreTypeDef:
     """``(core type dt)`` — as a definition, or as a declarator in a module, component or
     instance type."""
@@ -522,7 +522,7 @@ class CoreTypeDef:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NestedComponent:
     """``section_4(component)``: a nested component, decoded recursively."""
 
@@ -530,7 +530,7 @@ class NestedComponent:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InstantiateArg:
     """``(with name (sort idx))`` of a component instantiation."""
 
@@ -539,7 +539,7 @@ class InstantiateArg:
     index: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Instantiate:
     """``(instance (instantiate c arg*))``."""
 
@@ -548,7 +548,7 @@ class Instantiate:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InlineExport:
     """``(export nameattributes (sort idx))`` of an instance built from inline exports."""
 
@@ -559,7 +559,7 @@ class InlineExport:
     name_kind: int = 0
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InlineExports:
     """``(instance (export …)*)``: an instance made of inline exports."""
 
@@ -567,7 +567,7 @@ class InlineExports:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AliasExport:
     """``(alias export i name (sort))``: export ``name`` of component instance ``i``."""
 
@@ -577,7 +577,7 @@ class AliasExport:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AliasCoreExport:
     """``(alias core export i name (sort))``: export ``name`` of core instance ``i``."""
 
@@ -587,7 +587,7 @@ class AliasCoreExport:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AliasOuter:
     """``(alias outer count index (sort))``: ``count`` enclosing scopes out."""
 
@@ -597,7 +597,7 @@ class AliasOuter:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TypeDef:
     """``(type dt)`` — as a definition, or as a declarator in a component or instance type."""
 
@@ -605,7 +605,7 @@ class TypeDef:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CanonOpt:
     """One ``canonopt``, duplicates kept.
 
@@ -618,7 +618,7 @@ class CanonOpt:
     value: int | str | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CanonLift:
     """``(canon lift core_func opts (type type_index))``: defines a component func."""
 
@@ -628,7 +628,7 @@ class CanonLift:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CanonLower:
     """``(canon lower func opts (core func))``: defines a core func."""
 
@@ -637,7 +637,7 @@ class CanonLower:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CanonBuiltin:
     """Any other ``canon`` built-in; each defines one core func.
 
@@ -672,7 +672,7 @@ class CanonBuiltin:
     shared: bool = False
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Start:
     """🪙 ``(start f (value arg)* (result (value))^results)``."""
 
@@ -682,7 +682,7 @@ class Start:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Import:
     """``(import name type)`` of a component.
 
@@ -697,7 +697,7 @@ class Import:
     name_kind: int = 0
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Export:
     """``(export name (sort index) type?)`` of a component."""
 
@@ -710,7 +710,7 @@ class Export:
     name_kind: int = 0
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Value:
     """🪙 ``(value t v)``: the type and the raw encoding of ``v`` (not interpreted)."""
 
@@ -746,7 +746,7 @@ Definition = (
 # Custom sections and the component name section
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CustomSection:
     """A custom section (id 0): its name and a zero-copy view of its payload."""
 
@@ -755,7 +755,7 @@ class CustomSection:
     offset: int
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SortNames:
     """A ``sortnamesubsec``: names for indices of one sort, as ``(index, name)`` pairs."""
 
@@ -763,7 +763,7 @@ class SortNames:
     names: tuple[tuple[int, str], ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ComponentNames:
     """The decoded ``component-name`` custom section."""
 
@@ -771,7 +771,7 @@ class ComponentNames:
     sort_names: tuple[SortNames, ...] = ()
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Component:
     """A decoded component: definitions in binary (index-space) order, custom sections, and
     the ``component-name`` section if present and well formed (an invalid one is ignored).

@@ -8,6 +8,8 @@ sizes), which is what the component decoder does for each embedded module.
 
 from __future__ import annotations
 
+from typing import Any
+
 from wasmloop import types
 from wasmloop.binary import ast
 from wasmloop.binary.reader import Reader
@@ -453,7 +455,7 @@ def parse_module_header(data: bytes | bytearray | memoryview) -> types.CoreModul
     out: list[tuple[str, str, object]] = []
     for name, k, idx, pos in exports:
         kind = _KINDS[k]
-        space: list = {  # type: ignore[type-arg]
+        space: list[Any] = {  # type: ignore[assignment]
             0x00: funcs,
             0x01: tables,
             0x02: memories,

@@ -7,6 +7,8 @@ each module's bytes, so decoding stays fast however large the modules are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wasmloop.binary import ast
 from wasmloop.binary.ast import Sort
 from wasmloop.binary.coremodule import (
@@ -338,11 +340,11 @@ def _alias(r: Reader, depth: int = 0) -> ast.AliasExport | ast.AliasCoreExport |
     if t > 0x02:
         raise DecodeError(f"invalid leading byte (0x{t:x}) for alias", tpos)
     if b2 is None:
-        sort = _SORTS.get(b1)  # type: ignore[assignment]
+        sort = _SORTS.get(b1)
         if sort is None:
             raise DecodeError(f"invalid leading byte (0x{b1:x}) for component external kind", pos)
     else:
-        sort = _CORE_SORTS.get(b2)  # type: ignore[assignment]
+        sort = _CORE_SORTS.get(b2)
         if sort is None:
             raise DecodeError(f"invalid leading byte (0x{b2:x}) for core sort", pos + 1)
     i = r.u32()
@@ -770,7 +772,7 @@ def _value(r: Reader, depth: int) -> ast.Value:
 
 
 # section id -> (item decoder, what, minimum item size)
-_VEC_SECTIONS = {
+_VEC_SECTIONS: dict[int, tuple[Callable[[Reader, int], ast.Definition], str, int]] = {
     2: (_core_instance, "core instance", 2),
     3: (_core_type, "core type", 1),
     5: (_instance, "instance", 2),

@@ -129,7 +129,7 @@ class CoreEngine:
             if ticker is not None:
                 ticker.close()  # it increments this engine's epoch: stop it first
             self._modules = {}
-            self._ptr = None
+            self._ptr = 0
             # Function types are tied to this engine: forget them, so a new engine that wasmtime
             # allocates at the same address never reuses one (which aborts the process).
             _capi.forget_functypes(ptr)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from wasmloop import types as T
 from wasmloop.abi import layout
@@ -312,7 +313,7 @@ class _Validator:
                                   "of bounds", off)
         return space[i]
 
-    def _type_at(self, s: _Scope, i: int, off: int | None) -> object:
+    def _type_at(self, s: _Scope, i: int, off: int | None) -> Any:
         if not 0 <= i < len(s.types):
             raise ValidationError(f"unknown type {i}: type index out of bounds", off)
         return s.types[i]
@@ -382,13 +383,13 @@ class _Validator:
             t = self.type_scope(s, dt, off)
             self._check_size(t, off)
             return t
-        t = self.defvaltype(s, dt, off)
-        if self._depth(t) > MAX_TYPE_DEPTH:
+        vt = self.defvaltype(s, dt, off)
+        if self._depth(vt) > MAX_TYPE_DEPTH:
             raise ValidationError("type nesting is too deep", off)
-        self._check_size(t, off)
-        if layout.elem_size(t, "i64") >= _MAX_ELEM_SIZE:
+        self._check_size(vt, off)
+        if layout.elem_size(vt, "i64") >= _MAX_ELEM_SIZE:
             raise ValidationError("type exceeds maximum byte size of 2^28", off)
-        return t
+        return vt
 
     def defvaltype(self, s: _Scope, dt: object, off: int | None) -> T.ValType:  # noqa: C901
         if isinstance(dt, ast.Primitive):
@@ -444,18 +445,18 @@ class _Validator:
         if isinstance(dt, ast.Stream | ast.Future):
             self._require_feature("async", f"`{'stream' if isinstance(dt, ast.Stream) else 'future'}`"
                                   " requires the component model async feature", off)
-            e = self._opt_valtype(s, dt.element, off)
-            if e is not None and contains_borrow(e):
+            elem = self._opt_valtype(s, dt.element, off)
+            if elem is not None and contains_borrow(elem):
                 raise ValidationError(
                     f"{'stream' if isinstance(dt, ast.Stream) else 'future'} element type "
                     "cannot contain a `borrow` type", off)
             if isinstance(dt, ast.Stream):
-                if e is T.CHAR:
+                if elem is T.CHAR:
                     raise ValidationError("`stream<char>` is not valid at this time, use a "
                                           "`stream<u8>` "
                                           "of UTF-8 or a `stream<string>`", off)
-                return T.StreamType(e)
-            return T.FutureType(e)
+                return T.StreamType(elem)
+            return T.FutureType(elem)
         if isinstance(dt, ast.Map):
             self._require_feature("map", "Maps require the component model map feature", off)
             k = self.valtype(s, dt.key, off)
@@ -657,8 +658,7 @@ class _Validator:
         if sort is _S.TYPE:
             if et.type_index is None:
                 return T.TypeBound(T.ResourceType(name=name, defined=False), True)
-            t = self._type_at(s, et.type_index, off)
-            return T.TypeBound(t, False)
+            return T.TypeBound(self._type_at(s, et.type_index, off), False)
         if sort is _S.VALUE:
             raise ValidationError("value imports and exports (🪙) are not supported", off)
         raise ValidationError(f"invalid extern sort {sort.value}", off)
@@ -826,10 +826,10 @@ class _Validator:
                     f"{_SORT_WORD.get(d.sort)}", off)
             asc = self.externtype(s, d.type, off, d.name)
             if isinstance(asc, T.TypeBound) and asc.sub_resource:
-                if not isinstance(inferred.type, T.ResourceType):  # type: ignore[union-attr]
+                if not isinstance(getattr(inferred, "type", None), T.ResourceType):
                     raise ValidationError("export type mismatch: expected resource, found "
                                           "defined type", off)
-                ent = T.TypeBound(inferred.type, True)  # type: ignore[union-attr]
+                ent = T.TypeBound(getattr(inferred, "type"), True)  # noqa: B009
             else:
                 check_subtype(inferred, asc, {}, f"export `{d.name}`", off)
                 ent = asc
@@ -936,8 +936,10 @@ class _Validator:
             if k != kind:
                 raise ValidationError(f"export `{d.name}` for core instance "
                                       f"{d.instance_index} is not a {kind}", off)
-            space = {"func": s.core_funcs, "table": s.core_tables, "memory": s.core_memories,
-                     "global": s.core_globals, "tag": s.core_tags}[kind]
+            spaces: dict[str, list[Any]] = {
+                "func": s.core_funcs, "table": s.core_tables, "memory": s.core_memories,
+                "global": s.core_globals, "tag": s.core_tags}
+            space = spaces[kind]
             return self._push(space, t, d.sort)
         assert isinstance(d, ast.AliasOuter)
         if d.sort not in (_S.CORE_MODULE, _S.CORE_TYPE, _S.COMPONENT, _S.TYPE):
@@ -980,8 +982,10 @@ class _Validator:
             if kind is None:
                 raise ValidationError(f"core sort `{e.sort.value}` cannot be exported from a "
                                       "core instance", d.offset)
-            space = {"func": s.core_funcs, "table": s.core_tables, "memory": s.core_memories,
-                     "global": s.core_globals, "tag": s.core_tags}[kind]
+            spaces: dict[str, list[Any]] = {
+                "func": s.core_funcs, "table": s.core_tables, "memory": s.core_memories,
+                "global": s.core_globals, "tag": s.core_tags}
+            space = spaces[kind]
             t = self._at(space, e.index, kind, d.offset)
             if e.name in out:
                 raise ValidationError(f"duplicate export name `{e.name}` already defined",
@@ -1319,8 +1323,8 @@ class _Validator:
         if op.startswith(("stream.", "future.")):
             is_stream = op.startswith("stream.")
             kind = "stream" if is_stream else "future"
-            t = self._type_at(s, d.type_index if d.type_index is not None else -1, off)
-            if not isinstance(t, T.StreamType if is_stream else T.FutureType):
+            ct = self._type_at(s, d.type_index if d.type_index is not None else -1, off)
+            if not isinstance(ct, T.StreamType if is_stream else T.FutureType):
                 raise ValidationError(f"`{op}` requires a {kind} type: type index "
                                       f"{d.type_index} is not a {kind} type", off)
             verb = op.split(".", 1)[1]
@@ -1330,9 +1334,9 @@ class _Validator:
                 opts, addr = self.canon_opts(
                     s, d.options, off, frozenset({"string-encoding", "memory", "realloc",
                                                   "async"}), f"`{op}`")
-                if t.elem is not None:
+                if ct.elem is not None:
                     self._require(opts, off, memory=True)
-                    if verb == "read" and contains_ptr(t.elem):
+                    if verb == "read" and contains_ptr(ct.elem):
                         self._require(opts, off, realloc=True)
                 s.canon_opts[pos] = opts
                 sig = _core_sig([i32, addr, addr], [i32]) if is_stream \

@@ -6,6 +6,8 @@ cost time proportional to the number of distinct nodes, not to their unfolded si
 
 from __future__ import annotations
 
+from typing import Any
+
 from wasmloop import types as T
 from wasmloop.errors import ValidationError
 
@@ -57,7 +59,7 @@ def children(t: object) -> list[object]:
     if isinstance(t, T.StreamType | T.FutureType):
         return [] if t.elem is None else [t.elem]
     if isinstance(t, T.FuncType):
-        return [pt for _, pt in t.params] + ([] if t.result is None else [t.result])
+        return [*(pt for _, pt in t.params), *([] if t.result is None else [t.result])]
     if isinstance(t, T.TypeBound):
         return [t.type]
     if isinstance(t, T.InstanceType):
@@ -147,7 +149,7 @@ class Subst:
         self.objmap = objmap or {}
         self._keep: list[object] = keep if keep is not None else []
 
-    def __call__(self, x):  # noqa: ANN001, ANN204, C901
+    def __call__(self, x: Any) -> Any:  # noqa: C901
         if x is None or isinstance(x, T.PrimType | T.CoreModuleType):
             return x
         if isinstance(x, T.ResourceType):
@@ -165,7 +167,7 @@ class Subst:
             self._keep.append(x)
         return r
 
-    def _apply(self, x):  # noqa: ANN001, ANN202, C901
+    def _apply(self, x: Any) -> Any:  # noqa: C901
         if isinstance(x, T.TypeBound):
             if x.sub_resource and self.fresh and isinstance(x.type, T.ResourceType) \
                     and x.type not in self.map:
