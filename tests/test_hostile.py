@@ -216,21 +216,26 @@ def test_unbounded_guest_host_guest_recursion_is_a_stack_exhaustion() -> None:
     assert_error(o, "trap: " + STACK)
 
 
-def test_deep_python_recursion_in_a_host_function_is_a_trap_not_an_abort() -> None:
-    """Python code of a host function runs on the guest's 2 MiB fiber stack: recursing to
-    Python's limit there (through C, the costly kind) is a clean trap."""
+@pytest.mark.parametrize("wasm_depth", [10, 32000])
+def test_deep_python_recursion_in_a_host_function_is_a_trap_not_an_abort(wasm_depth: int) -> None:
+    """Python code of a host function runs on the guest's 2 MiB fiber stack, above the wasm
+    frames (up to 512 KiB of them: 32,000 levels here come close). Recursing to Python's
+    limit there, through C (the costly kind), ends cleanly: with RecursionError caught by the
+    host, or as a trap when it is not."""
     wat = """
     (component
-      (import "f" (func $f (result u32)))
+      (import "f" (func $f (param "catch" bool) (result u32)))
       (core func $fl (canon lower (func $f)))
-      (core module $M (import "" "f" (func $f (result i32)))
-        (func $r (param i32) (result i32)
+      (core module $M (import "" "f" (func $f (param i32) (result i32)))
+        (func $r (param i32 i32) (result i32)
           (if (result i32) (local.get 0)
-            (then (i32.add (call $r (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
-            (else (call $f))))
-        (func (export "run") (result i32) (call $r (i32.const 5000))))
+            (then (i32.add (call $r (i32.sub (local.get 0) (i32.const 1)) (local.get 1))
+                           (i32.const 1)))
+            (else (call $f (local.get 1)))))
+        (func (export "run") (param i32 i32) (result i32) (call $r (local.get 0) (local.get 1))))
       (core instance $i (instantiate $M (with "" (instance (export "f" (func $fl))))))
-      (func (export "run") (result u32) (canon lift (core func $i "run"))))
+      (func (export "run") (param "n" u32) (param "catch" bool) (result u32)
+        (canon lift (core func $i "run"))))
     """
     o = run_script(
         f"""
@@ -239,14 +244,22 @@ def test_deep_python_recursion_in_a_host_function_is_a_trap_not_an_abort() -> No
         class R:
             def __init__(self, n): self.n = n
             def __repr__(self): return "x" if self.n == 0 else repr(R(self.n - 1))
-        def f():
-            return len(repr(R(100000)))  # C-level recursion until RecursionError
+        def f(catch):
+            try:
+                return len(repr(R(100000)))  # C-level recursion until RecursionError
+            except RecursionError:
+                if catch:
+                    return 7
+                raise
         e = wasmloop.Engine()
         linker = wasmloop.Linker(e)
         linker.define_func(None, "f", f)
-        inst = linker.instantiate_sync(wasmloop.Component(e, wat_to_wasm({wat!r})))
+        c = wasmloop.Component(e, wat_to_wasm({wat!r}))
+        inst = linker.instantiate_sync(c)
+        assert inst.exports["run"].call_sync({wasm_depth}, True) == {wasm_depth} + 7
+        inst = linker.instantiate_sync(c)
         try:
-            inst.exports["run"].call_sync()
+            inst.exports["run"].call_sync({wasm_depth}, False)
         except wasmloop.Trap as t:
             print("trap:", t.message.strip().splitlines()[-1].strip(), file=sys.stderr)
             sys.exit(3)
