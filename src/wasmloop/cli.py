@@ -52,11 +52,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from . import wit
     from .binary import decode_component
+    from .engine import CoreEngine
+    from .errors import ValidationError
     from .validate import validate
 
     with open(args.component, "rb") as f:
         data = f.read()
-    info = validate(decode_component(data))
+    from .validate import parse_features
+
+    features = parse_features(_features(args))
+    info = validate(decode_component(data), features.component)
+    # the component validator checks core modules' imports and exports only: their bodies
+    # are wasmtime's to check, as when they are compiled
+    core = CoreEngine(use_cache=False, wasm_features=features.core)
+    stack = [info]
+    while stack:
+        ci = stack.pop()
+        for m in ci.module_infos:
+            try:
+                core.validate(m.data)
+            except ValidationError as e:
+                raise ValidationError(f"core module at offset {m.offset:#x}: {e}") from None
+        stack.extend(ci.nested.values())
     sys.stdout.write(wit.format_component_type(info.type))
     return 0
 
@@ -251,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     insp = sub.add_parser("inspect", help="print a component's imports and exports as WIT")
     insp.add_argument("component")
+    _add_w(insp)
     insp.set_defaults(func=_cmd_inspect)
 
     wast = sub.add_parser("wast", help="run spec-style .wast tests")

@@ -164,6 +164,18 @@ class CoreEngine:
         self._modules[digest] = module
         return module
 
+    def validate(self, wasm: bytes | bytearray | memoryview) -> None:
+        """Check a core module as wasmtime would compile it (``wasmtime_module_validate``),
+        without compiling it; ``ValidationError`` with wasmtime's message."""
+        import ctypes
+
+        data = bytes(wasm)
+        fn = _capi._fn("wasmtime_module_validate", _capi._P, _capi._P, _capi._P, _capi._SZ)
+        src = ctypes.c_char_p(data)
+        err = fn(self._ptr, ctypes.cast(src, _capi._P), len(data))
+        if err:
+            raise errors.ValidationError(_capi.take_error_message(err))
+
     def _load_cached(self, path: Path) -> int:
         sum_path = path.with_suffix(".sha256")
         try:
