@@ -119,6 +119,8 @@ class CoreEngine:
                 sort_keys=True,
             ).encode()
         ).hexdigest()
+        #: The disk cache is kept under this many bytes (least recently used evicted).
+        self.cache_max_bytes = DEFAULT_CACHE_MAX_BYTES
         self._modules: dict[str, CoreModule] = {}
         self.stats = {"compiled": 0, "cache_hits": 0, "cache_errors": 0, "memory_hits": 0}
 
@@ -178,7 +180,14 @@ class CoreEngine:
 
     def _load_cached(self, path: Path) -> int:
         sum_path = path.with_suffix(".sha256")
+        if not (_private(path.parent) and _private(path.parent.parent)):
+            self.stats["cache_errors"] += 1
+            return 0
         try:
+            for p in (path, sum_path):
+                if not _private(p):
+                    self.stats["cache_errors"] += 1
+                    return 0
             expected = sum_path.read_text().strip()
             with open(path, "rb") as f:
                 actual = hashlib.file_digest(f, "sha256").hexdigest()
@@ -190,6 +199,11 @@ class CoreEngine:
         ptr, _msg = _capi.module_deserialize_file(self._ptr, os.fsencode(path))
         if not ptr:
             self.stats["cache_errors"] += 1
+        else:
+            try:
+                os.utime(path)  # recently used: evicted last (atime is often not kept)
+            except OSError:
+                pass
         return ptr
 
     def _store_cached(self, path: Path, module_ptr: int) -> None:
@@ -198,14 +212,77 @@ class CoreEngine:
         except errors.WasmloopError:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not _private_dirs(path.parent, levels=2):
+                self.stats["cache_errors"] += 1
+                return
             digest = hashlib.sha256(ser.view).hexdigest()
             _atomic_write(path, ser.view)
             _atomic_write(path.with_suffix(".sha256"), digest.encode())
+            _evict(path.parent.parent, self.cache_max_bytes)
         except OSError:
             pass
         finally:
             ser.free()
+
+
+#: Default bound on the compiled-module cache (oldest entries are evicted past it).
+DEFAULT_CACHE_MAX_BYTES = 512 << 20
+
+
+def _private(path: Path) -> bool:
+    """``path`` is ours and nobody else can write to it (nor swap it: no symlinks). The cache
+    holds native code that is loaded and run, so anything else is refused."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    import stat
+
+    if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid():
+        return False
+    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _private_dirs(path: Path, levels: int) -> bool:
+    """Create ``path`` and its ``levels - 1`` parents if needed (mode 0700), and check each
+    of those ``levels`` directories with ``_private``."""
+    chain = [path]
+    for _ in range(levels - 1):
+        chain.append(chain[-1].parent)
+    for d in reversed(chain):
+        try:
+            d.mkdir(mode=0o700, parents=True)
+        except FileExistsError:
+            pass
+        if not _private(d):
+            return False
+    return True
+
+
+def _evict(root: Path, max_bytes: int) -> None:
+    """Keep the cache under ``max_bytes``: drop the least recently used entries (by atime, or
+    mtime where atime is not kept) until it is under 3/4 of it."""
+    entries: list[tuple[float, int, Path]] = []
+    total = 0
+    for f in root.glob("??/*.cwasm"):
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        total += st.st_size
+        entries.append((max(st.st_atime, st.st_mtime), st.st_size, f))
+    if total <= max_bytes:
+        return
+    entries.sort()
+    for _t, size, f in entries:
+        if total <= max_bytes * 3 // 4:
+            break
+        for victim in (f, f.with_suffix(".sha256")):
+            try:
+                victim.unlink()
+            except OSError:
+                pass
+        total -= size
 
 
 def _atomic_write(path: Path, data: Any) -> None:
