@@ -7,6 +7,7 @@ Scripts without an event loop can use ``linker.instantiate_sync`` and ``Func.cal
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -14,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from .binary import decode_component
+from .compcache import ComponentCache
 from .engine import CoreEngine, CoreModule, Store
 from .errors import LinkError
 from .interfaces import InterfaceImpl, find_compatible
@@ -98,8 +100,8 @@ class Component:
         self.engine = engine
         self.name = name
         self._bytes = bytes(data)
-        self.ast = decode_component(self._bytes)
-        self.info: ComponentInfo = validate(self.ast, engine.features)
+        self.info: ComponentInfo = _load_info(engine, self._bytes)
+        self.ast = self.info.ast
         self._compiled: dict[int, CoreModule] = {}
         self._abis = FuncABICache()
         self._compile_all(self.info)
@@ -136,6 +138,25 @@ class Component:
 
     def __repr__(self) -> str:
         return f"<Component {self.name or '?'}>"
+
+
+def _load_info(engine: Engine, data: bytes) -> ComponentInfo:
+    """Decodes and validates ``data``, or takes what that learnt from the component cache
+    (``wasmloop.compcache``, beside the compiled modules)."""
+    cache: ComponentCache | None = getattr(engine, "_component_cache", None)
+    if cache is None:
+        if engine.core.cache_dir is None:
+            return validate(decode_component(data), engine.features)
+        features = sorted(engine.features) + sorted(
+            f"{k}={v}" for k, v in getattr(engine, "wasm_features", {}).items())
+        cache = ComponentCache(engine.core.cache_dir / "components", features)
+        engine._component_cache = cache  # type: ignore[attr-defined]
+    digest = hashlib.sha256(data).hexdigest()
+    info = cache.load(digest, data)
+    if info is None:
+        info = validate(decode_component(data), engine.features)
+        cache.store(digest, data, info)
+    return info
 
 
 class HostResource(RuntimeResource):
