@@ -156,19 +156,41 @@ class ComponentInfo(_Scope):
 
 
 def validate(component: ast.Component,
-             features: frozenset[str] | None = None) -> ComponentInfo:
+             features: frozenset[str] | None = None, *,
+             wasmtime_restrictions: bool = True) -> ComponentInfo:
     """Validate a decoded component and resolve its types; raise ``ValidationError``.
 
     ``features`` (default ``DEFAULT_FEATURES``) gates the proposals that are not yet on by
     default: stackful async lifts, the more-async built-ins (sync stream/future operations,
     async cancellation), error contexts and the cooperative thread built-ins.
+    ``wasmtime_restrictions`` refuses, as Wasmtime 49 does, what the spec allows but no
+    runtime can run in a root component (``_check_root``).
     """
     v = _Validator(DEFAULT_FEATURES if features is None else features)
     try:
-        return v.component(component, None)
+        info = v.component(component, None)
     except RecursionError:
         raise ValidationError("type nesting is too deep (Python's recursion limit was reached "
                               "while validating)", None) from None
+    if wasmtime_restrictions:
+        _check_root(info, component)
+    return info
+
+
+def _check_root(info: ComponentInfo, component: ast.Component) -> None:
+    """What Wasmtime 49 refuses in a root component although the spec allows it (its
+    translation cannot run them, nor can wasmloop's runtime): importing or exporting a
+    whole component."""
+    offsets = {d.name: d.offset for d in component.definitions
+               if isinstance(d, ast.Import | ast.Export)}
+    for name, t in info.type.imports.items():
+        if isinstance(t, T.ComponentType):
+            raise ValidationError("root-level component imports are not supported "
+                                  f"(import `{name}`)", offsets.get(name))
+    for name, t in info.type.exports.items():
+        if isinstance(t, T.ComponentType):
+            raise ValidationError("exporting a component from the root component is not "
+                                  f"supported (export `{name}`)", offsets.get(name))
 
 
 # ---------------------------------------------------------------------------------------------
