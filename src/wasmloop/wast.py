@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import DecodeError, LinkError, Trap, ValidationError, WasmloopError
-from .host import Component, Engine, Func, HostResource, Instance, Linker
+from .host import Component, Engine, Func, Instance, Linker
 from .limits import Limits
 from .types import (
     EnumType,
@@ -477,8 +477,9 @@ def define_spectest(linker: Linker) -> None:
     async def echo_now(v: int) -> int:
         return v
 
-    r1 = HostResource("resource1", drop1)
-    r2 = HostResource("resource2", None)
+    scratch = Linker(linker.engine)  # makes the host resource types (with their dtors)
+    r1 = scratch.define_resource(None, "resource1", drop1)
+    r2 = scratch.define_resource(None, "resource2")
     linker.define_func(None, "host-echo-u32", echo_now)
     linker.define_func(None, "host-return-two", lambda: 2)
     linker.define_instance("host", {

@@ -151,7 +151,7 @@ class _Instantiator:
         if bound is None:
             self.inst.resources[static] = runtime
         elif bound is not runtime:
-            raise LinkError(f"{what}: resource type mismatch")
+            raise LinkError(f"{what}: mismatched resource types")
 
     def bind_instance_resources(self, it: Any, bundle: Mapping[str, Any], what: str) -> None:
         if not isinstance(it, InstanceType):
