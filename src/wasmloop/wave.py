@@ -1026,9 +1026,10 @@ def _fmt(v: Any, t: T.ValType, out: list[str]) -> None:
         if case not in cases:
             raise WaveError(f"{case!r} is not a case of {_type_name(t)}")
         out.append(format_label(case))
-        if cases[case] is not None:
+        ct = cases[case]
+        if ct is not None:
             out.append("(")
-            _fmt(payload, cases[case], out)
+            _fmt(payload, ct, out)
             out.append(")")
     elif isinstance(t, T.EnumType):
         if v not in t.labels:

@@ -520,8 +520,8 @@ def _variant_lifter(t: T.ValType, enc: str, keep: bool, size: int, align: int) -
             return Ok if label == "ok" else Err
         return lambda v: Variant(label, v)
 
-    lcases = []
-    fcases = []
+    lcases: list[tuple[Any, Callable[[Any], Any]]] = []
+    fcases: list[tuple[Any, Callable[[Any], Any]]] = []
     calls_out = False
     for label, ct in cases:
         w = wrapper(label, ct)
@@ -532,7 +532,7 @@ def _variant_lifter(t: T.ValType, enc: str, keep: bool, size: int, align: int) -
         lf = lifter(ct, enc, keep)
         calls_out = calls_out or lf.calls_out
         lcases.append((lf.load, w))
-        coercions = []
+        coercions: list[tuple[int, Callable[[int], float]]] = []
         for k, (have, want) in enumerate(zip(joined, layout.flatten(ct), strict=False)):
             if have != want and want in ("f32", "f64"):
                 coercions.append((k, _f32_bits if want == "f32" else _f64_bits))

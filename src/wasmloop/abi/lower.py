@@ -455,8 +455,8 @@ def fields_getter(labels: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
     kebab = tuple(labels)
     snake = tuple(lbl.replace("-", "_") for lbl in kebab)
     n = len(kebab)
-    get_k = operator.itemgetter(*kebab)
-    get_a = operator.attrgetter(*snake)
+    get_k: Callable[[Any], Any] = operator.itemgetter(*kebab)
+    get_a: Callable[[Any], Any] = operator.attrgetter(*snake)
     if n == 1:
         _gk, _ga = get_k, get_a
         get_k = lambda m: (_gk(m),)  # noqa: E731

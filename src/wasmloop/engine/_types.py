@@ -164,7 +164,7 @@ def _make_packer(
     *,
     single: bool,
     tail: int = 0,
-):
+) -> tuple[Any, int]:
     """A function ``pack(buffer, values)`` writing ``values`` into slots at offset 0 (and
     zeroing ``tail`` bytes after them). With ``single``, a bare value is accepted for one
     result and ``None`` for none. Returns (pack, size of the slots)."""
