@@ -212,6 +212,14 @@ INVALID = {
                               "root-level component imports are not supported"),
     "root_component_export": ('(component (component $c) (export "x" (component $c)))',
                               "exporting a component from the root component is not supported"),
+    "root_reexport_import": ('(component (import "f" (func $f)) (export "g" (func $f)))',
+                             "component export `g` is a reexport of an imported function"),
+    "root_reexport_alias": ('(component (import "i" (instance $i (export "f" (func)))) '
+                            '(alias export $i "f" (func $f)) (export "g" (func $f)))',
+                            "component export `g` is a reexport of an imported function"),
+    "root_reexport_instance": ('(component (import "i" (instance $i (export "f" (func)))) '
+                               '(export "j" (instance $i)))',
+                               "component export `f` is a reexport of an imported function"),
     "type_index": ('(component (type (list 3)))', "type index out of bounds"),
     "own_non_resource": ('(component (type u32) (type (own 0)))', "is not a resource type"),
     "borrow_result": ('(component (type (resource (rep i32))) (type (func (result (borrow 0)))))',
@@ -371,7 +379,8 @@ def _wasm_tools_accepts(data: bytes) -> bool:
 
 
 #: Rejected by Wasmtime 49 (as by wasmloop), accepted by wasm-tools' validator.
-WASMTIME_ONLY = {"root_component_import", "root_component_export"}
+WASMTIME_ONLY = {"root_component_import", "root_component_export", "root_reexport_import",
+                 "root_reexport_alias", "root_reexport_instance"}
 DIFF_CASES = {**VALID, **INVALID_ONLY_DIFF,
               **{k: v for k, (v, _) in INVALID.items() if k not in WASMTIME_ONLY}}
 

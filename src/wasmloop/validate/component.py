@@ -191,6 +191,26 @@ def _check_root(info: ComponentInfo, component: ast.Component) -> None:
         if isinstance(t, T.ComponentType):
             raise ValidationError("exporting a component from the root component is not "
                                   f"supported (export `{name}`)", offsets.get(name))
+    # Re-exporting an imported function (directly, through an alias of an imported instance,
+    # or inside a re-exported imported instance) is not implemented in Wasmtime 49.
+    funcs: set[int] = set()
+    instances: set[int] = set()
+    for d, created in zip(component.definitions, info.created, strict=False):
+        if created is None:
+            continue
+        sort, idx = created
+        from_import = isinstance(d, ast.Import) or (
+            isinstance(d, ast.AliasExport) and d.instance_index in instances) or (
+            isinstance(d, ast.Export) and d.index in (funcs if d.sort is _S.FUNC else instances))
+        if isinstance(d, ast.Export) and from_import:
+            inner = [d.name] if d.sort is _S.FUNC else [
+                n for n, et in info.instances[d.index].exports.items()
+                if isinstance(et, T.FuncType)] if d.sort is _S.INSTANCE else []
+            if inner:
+                raise ValidationError(f"component export `{inner[0]}` is a reexport of an "
+                                      "imported function which is not implemented", d.offset)
+        if from_import:
+            (funcs if sort is _S.FUNC else instances if sort is _S.INSTANCE else set()).add(idx)
 
 
 # ---------------------------------------------------------------------------------------------
