@@ -232,3 +232,28 @@ def test_a_missing_tool_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         missing_tool("frobnicator is not installed")
+
+
+def test_every_w_name_of_wasmtime_49_is_recognized(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    import subprocess
+
+    from test_wave import _reference_wasmtime
+
+    ref = _reference_wasmtime()
+    if ref is None:
+        missing_tool("the reference wasmtime is not available")
+    listing = subprocess.run([ref, "wast", "-W", "help"], capture_output=True, text=True).stdout
+    names = re.findall(r"^\s*-W\s+([a-z0-9-]+)(\[=y\|n\]|=\S+)", listing, re.M)
+    assert len(names) > 40
+    path = tmp_path / "t.wast"
+    path.write_text("(component)\n")
+    values = {"timeout": "10s", "fuel": "1000000", "max-wasm-stack": "524288",
+              "async-stack-size": "2097152"}
+    for name, form in names:
+        flag = name if form == "[=y|n]" else f"{name}={values.get(name, '1048576')}"
+        status = main(["wast", "-W", flag, str(path)])
+        err = capsys.readouterr().err
+        assert "unknown wasm feature" not in err, (flag, err)
+        assert status == 0 or f"-W {name}" in err, (flag, status, err)
