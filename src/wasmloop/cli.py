@@ -1,4 +1,11 @@
-"""The ``wasmloop`` command line: thin, it parses flags and calls the library."""
+"""The ``wasmloop`` command line: thin, it parses flags and calls the library.
+
+Exit statuses, the same for every subcommand: 0 success; 1 an error in the input or the
+options (malformed or invalid component, link error, bad flag value, unreadable file; the
+message is ``wasmloop: error: …`` on stderr) or a failed ``wast`` assertion; 2 a usage error
+(argparse) or an export that does not exist; 134 a trap in ``run`` (Wasmtime's status);
+70 an internal error (a bug: set ``WASMLOOP_TRACEBACK=1``); 130 interrupted.
+"""
 
 from __future__ import annotations
 
