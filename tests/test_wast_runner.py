@@ -257,3 +257,49 @@ def test_every_w_name_of_wasmtime_49_is_recognized(tmp_path: Path,
         err = capsys.readouterr().err
         assert "unknown wasm feature" not in err, (flag, err)
         assert status == 0 or f"-W {name}" in err, (flag, status, err)
+
+
+_GATED = {
+    "component-model-map": "(component (type (map u32 string)))",
+    "component-model-fixed-length-lists": "(component (type (list u32 4)))",
+    "component-model-implements": '(component (import "a" (implements "a:b/c") (instance)))',
+    "component-model-error-context": "(component (type error-context))",
+    "component-model-threading": "(component (core func (canon thread.index)))",
+    "component-model-async-stackful": """(component
+      (core module $m (func (export "f")))
+      (core instance $i (instantiate $m))
+      (func (export "f") async (canon lift (core func $i "f") async)))""",
+    "component-model-memory64": """(component
+      (core module $m (memory (export "m") i64 1)
+        (func (export "r") (param i64 i64 i64 i64) (result i64) unreachable)
+        (func (export "f") (param i64 i64)))
+      (core instance $i (instantiate $m))
+      (func (param "a" string) (canon lift (core func $i "f") (memory (core memory $i "m"))
+        (realloc (core func $i "r")))))""",
+    "custom-page-sizes": "(component (core module (memory 1 (pagesize 1))))",
+    "gc": "(component (core module (type (struct (field i32)))))",
+    "threads": "(component (core module (memory 1 1 shared)))",
+}
+
+
+@pytest.mark.parametrize("feature", sorted(_GATED))
+def test_what_validates_under_each_flag_matches_wasmtime_49(
+        feature: str, tmp_path: Path) -> None:
+    import subprocess
+
+    from test_wave import _reference_wasmtime
+
+    ref = _reference_wasmtime()
+    if ref is None:
+        missing_tool("the reference wasmtime is not available")
+    data = wat_to_wasm(_GATED[feature])
+    (tmp_path / "t.wast").write_text(_GATED[feature] + "\n")
+    for flag in (f"{feature}=y", f"{feature}=n"):
+        theirs = subprocess.run([ref, "wast", "-W", flag, str(tmp_path / "t.wast")],
+                                capture_output=True).returncode == 0
+        try:
+            wasmloop.Component(wasmloop.Engine(cache=False, features=[flag]), data)
+            ours = True
+        except wasmloop.ValidationError:
+            ours = False
+        assert ours == theirs, (flag, ours, theirs)
