@@ -584,7 +584,7 @@ def test_lowering_a_reader_twice_or_of_another_type_is_a_host_error():
     with pytest.raises(TypeError, match="already given away"):
         smod.lower_stream(a.cx, a.t, r)
     with pytest.raises(TypeError, match="StreamReader"):
-        smod.lower_stream(a.cx, a.t, b"bytes")
+        smod.lower_stream(a.cx, a.t, 42)  # bytes or an iterable would be fed (runtime.feed)
 
 
 # ---------------------------------------------------------------------------------------------
