@@ -324,3 +324,20 @@ def py_cli03() -> Path:
 def py_cli02() -> Path:
     """tests/guests/cli02.py: the componentize-py `wasi:cli/command@0.2.12` scenario guest."""
     return build_python(guest_source("cli02.py"), "local:app/app", wasi_wit("0.2.12"))
+
+
+JS_WORLD_03 = """package local:js;
+
+world app {
+  import wasi:cli/environment@0.3.0;
+  import wasi:cli/stdout@0.3.0;
+  import wasi:cli/exit@0.3.0;
+  import wasi:clocks/monotonic-clock@0.3.0;
+  export wasi:cli/run@0.3.0;
+}
+"""
+
+
+def qjs_cli03() -> Path:
+    """tests/guests/cli03.js: the componentize-qjs WASI 0.3 command (hello, args, exit, err)."""
+    return build_qjs(guest_source("cli03.js"), wasi_wit("0.3.0", JS_WORLD_03), "app")
