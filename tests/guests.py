@@ -76,6 +76,8 @@ def componentize_py() -> str:
 def jco() -> str:
     env = os.environ.get("WASMLOOP_JCO")
     if env:
+        if not os.access(env, os.X_OK):
+            missing(f"WASMLOOP_JCO={env} is not an executable")
         return env
     tool = _which("jco", REPO / ".toolchains" / "node" / "node_modules" / ".bin")
     if tool is None or shutil.which("node") is None:
