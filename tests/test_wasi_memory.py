@@ -6,8 +6,8 @@ first, as the oracle for the bytes."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +27,10 @@ def wasm() -> Path:
 def run_streaming(cmd: Sequence[str], stdin: bytes | None = None) -> tuple[int, int, str, int, str]:
     """Run cmd, feeding stdin from a thread and hashing stdout as it arrives (never holding it).
     Returns (exit code, stdout byte count, stdout sha256, peak RSS in KiB, stderr)."""
+    # A child forked from this (large) test process starts with its RSS high-water mark, so
+    # the command runs under a small launcher that reports its own child's peak RSS.
     proc = subprocess.Popen(
-        list(cmd),
+        [sys.executable, "-c", _LAUNCHER, *cmd],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -62,9 +64,24 @@ def run_streaming(cmd: Sequence[str], stdin: bytes | None = None) -> tuple[int, 
         h.update(chunk)
     for t in threads:
         t.join()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, n, h.hexdigest(), usage.ru_maxrss, b"".join(errors).decode(errors="replace")
+    proc.wait()
+    err = b"".join(errors).decode(errors="replace")
+    err, _, rss = err.rpartition("\nLAUNCHER-MAXRSS ")
+    return proc.returncode, n, h.hexdigest(), int(rss), err
+
+
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\nLAUNCHER-MAXRSS %d" % usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
 
 
 def expected_big(mib: int) -> str:
