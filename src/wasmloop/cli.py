@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,39 +22,85 @@ __all__ = ["main"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from . import wave
+    from . import wasi, wave
+    from .errors import Trap
     from .host import Component, Engine, Func, Linker
+    from .wasi.options import config_from_options
 
+    config = config_from_options(
+        args=[args.component, *args.args],
+        dirs=args.dirs or (),
+        readonly_dirs=args.readonly_dirs or (),
+        envs=args.envs or (),
+        s_flags=getattr(args, "wasi_flags", None) or (),
+        inherit_env=args.inherit_env,
+        allow_tcp=args.allow_tcp,
+        allow_udp=args.allow_udp,
+        allow_ip_name_lookup=args.allow_ip_name_lookup,
+    )
     engine = Engine(features=_features(args), **_engine_options(args))
     component = Component.from_file(engine, args.component)
-    if args.invoke is None:
-        print(
-            "wasmloop: running a component without --invoke needs WASI (wasi:cli/run), "
-            "which is not supported yet",
-            file=sys.stderr,
-        )
-        return 2
-
     linker = Linker(engine, limits=_limits(args))
 
-    async def go() -> int:
+    async def invoke() -> int:
+        ctx = wasi.add_to_linker(linker, config)
         instance = await linker.instantiate(component)
-        name, arg_texts = wave.parse_call(args.invoke)
         try:
-            func = instance.exports[name]
-        except KeyError:
-            print(f"wasmloop: the component has no export named `{name}`", file=sys.stderr)
-            return 2
-        if not isinstance(func, Func):
-            print(f"wasmloop: export `{name}` is not a function", file=sys.stderr)
-            return 2
-        values = wave.parse_args(arg_texts, func.type.param_types)
-        result = await func(*values)
-        if func.type.result is not None:
-            print(wave.format_value(result, func.type.result))
-        return 0
+            name, arg_texts = wave.parse_call(args.invoke)
+            iface, fname = wave.split_func_name(name)
+            try:
+                func = instance.exports[fname] if iface is None else \
+                    instance.exports[iface][fname]
+            except KeyError:
+                print(f"wasmloop: the component has no export named `{name}`", file=sys.stderr)
+                return 2
+            if not isinstance(func, Func):
+                print(f"wasmloop: export `{name}` is not a function", file=sys.stderr)
+                return 2
+            values = wave.parse_args(arg_texts, func.type.param_types)
+            try:
+                result = await func(*values)
+            except Trap as t:
+                code = wasi.exit_code_of(t)
+                if code is None:
+                    raise
+                return code
+            finally:
+                await wasi.flush_stdio(ctx)
+            if func.type.result is not None:
+                print(wave.format_value(result, func.type.result))
+            return 0
+        finally:
+            instance.close()
 
-    return asyncio.run(_with_timeout(go(), args))
+    async def go() -> int:
+        if args.invoke is not None:
+            return await invoke()
+        return await wasi.run(component, config, linker=linker)
+
+    try:
+        return int(asyncio.run(_with_timeout(go(), args)))
+    except Trap as t:
+        sys.stdout.flush()
+        what = "invoke `" + args.invoke + "`" if args.invoke is not None else "invoke `run` function"
+        print(_trap_report(args.component, what, t), file=sys.stderr)
+        return TRAP_EXIT_STATUS
+
+
+def _trap_report(component: str, what: str, t: BaseException) -> str:
+    """Wasmtime's layout: the error, then its causes numbered, the backtrace under its cause."""
+    causes = [f"failed to {what}"]
+    causes += [c.strip("\n") for c in str(t).split("\n\nCaused by:\n")]
+    lines = [f"Error: failed to run main module `{component}`", "", "Caused by:"]
+    for i, c in enumerate(causes):
+        first, *rest = [ln.strip() for ln in c.splitlines()] or [""]
+        lines.append(f"    {i}: {first}")
+        lines += [f"    {ln}" for ln in rest if ln]
+    return "\n".join(lines)
+
+
+#: The exit status of a run that trapped: Wasmtime's (128 + SIGABRT).
+TRAP_EXIT_STATUS = 134
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -265,10 +312,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a component or call one of its exports")
+    run = sub.add_parser(
+        "run", help="run a command component (wasi:cli/run) or call one of its exports",
+        description="Run a component as `wasmtime run` does. Everything after the component "
+        "path is passed to the guest as its arguments.")
     run.add_argument("--invoke", metavar="EXPR", help="call an export, e.g. 'add(1, 2)' (WAVE)")
+    run.add_argument("--dir", dest="dirs", action="append", metavar="HOST[::GUEST]",
+                     help="grant a host directory, seen by the guest as GUEST")
+    run.add_argument("--readonly-dir", dest="readonly_dirs", action="append",
+                     metavar="HOST[::GUEST]", help="grant a host directory, read-only")
+    run.add_argument("--env", dest="envs", action="append", metavar="NAME[=VALUE]",
+                     help="set a guest environment variable (a bare NAME passes the host's)")
+    run.add_argument("--inherit-env", action="store_true",
+                     help="pass the whole host environment (-S inherit-env)")
+    run.add_argument("--allow-tcp", action="store_true", help="grant TCP (-S tcp)")
+    run.add_argument("--allow-udp", action="store_true", help="grant UDP (-S udp)")
+    run.add_argument("--allow-ip-name-lookup", action="store_true",
+                     help="grant name lookup (-S allow-ip-name-lookup)")
     run.add_argument("component", help="the component (.wasm)")
-    run.add_argument("args", nargs="*", help="arguments for the component")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the component")
     _add_w(run)
     _add_limits(run)
     run.set_defaults(func=_cmd_run)
@@ -309,6 +371,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - never a traceback for a CLI user
+        if os.environ.get("WASMLOOP_TRACEBACK"):
+            raise
+        print(f"wasmloop: internal error: {type(e).__name__}: {e} (set WASMLOOP_TRACEBACK=1 "
+              "for the traceback)", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":
