@@ -907,3 +907,33 @@ def test_no_descriptor_leaks_once_handles_and_streams_are_done(sb: Sandbox) -> N
     before = _open_fds()
     run(main())
     assert _open_fds() == before
+
+
+def test_p3_read_directory_streams_big_directories_in_batches(sb: Sandbox) -> None:
+    from wasmloop.wasi.p3 import filesystem as p3
+
+    big = sb.root / "big"
+    big.mkdir()
+    for i in range(1000):
+        (big / f"f{i:04}").touch()
+
+    async def main() -> None:
+        d = p3.Descriptor(sb.d.dup())
+        sub = (await d.open_at(NOFOLLOW, "big", DIRECTORY, R)).value
+        entries, done = sub.read_directory()
+        sizes = [len(chunk) async for chunk in entries]
+        assert await done == Ok()
+        assert sum(sizes) == 1000 and max(sizes) <= p3.DIR_BATCH
+        entries, done = sub.read_directory()
+        first = await entries.__anext__()
+        await entries.aclose()  # the guest dropped the stream after one batch
+        assert len(first) == p3.DIR_BATCH and await done == Ok()
+        listing = sb.d.listing()
+        got, err, over = await listing.next(3)
+        assert len(got) == 3 and err is None and not over
+        listing.close()
+        assert await listing.next(3) == ([], None, True)
+
+    before = _open_fds()
+    run(main())
+    assert _open_fds() == before

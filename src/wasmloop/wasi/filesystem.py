@@ -36,7 +36,7 @@ import os
 import stat as stat_mod
 import sys
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from weakref import WeakKeyDictionary
@@ -55,6 +55,7 @@ __all__ = [
     "filesystem",
     "metadata_hash",
     "TimeSpec",
+    "Listing",
     "MAX_READ",
     "timestamp_ns",
     "split_ns",
@@ -725,6 +726,10 @@ class Descriptor:
         that cut the listing short (an undecodable name: ``illegal-byte-sequence``), if any."""
         raise self._not_dir()
 
+    def listing(self) -> Listing:
+        """The entries in batches (see ``Listing``)."""
+        raise self._not_dir()
+
 
 _ADVICE = {
     "normal": getattr(os, "POSIX_FADV_NORMAL", 0),
@@ -1014,6 +1019,9 @@ class Dir(Descriptor):
     async def read_directory(self) -> tuple[list[tuple[str, str]], FsError | None]:
         return await _blocking(_list_dir, self._h)
 
+    def listing(self) -> Listing:
+        return Listing(self)
+
 
 def _is_link(root: int, path: str) -> bool:
     try:
@@ -1034,42 +1042,116 @@ def _sync_dir(fd: int, how: Callable[[int], None]) -> None:
         os.close(d)
 
 
-_DT_TYPES = (
-    ("is_symlink", "symbolic-link"),
-    ("is_dir", "directory"),
-    ("is_file", "regular-file"),
-)
+def _entry(e: os.DirEntry[str]) -> tuple[str, str]:
+    """(name, type) of one entry, as Wasmtime reports it (symlinks not followed); raises
+    ``FsError``/``OSError``."""
+    name = e.name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FsError("illegal-byte-sequence", "a directory entry's name is not UTF-8") \
+            from None
+    if e.is_symlink():
+        return name, "symbolic-link"
+    if e.is_dir(follow_symlinks=False):
+        return name, "directory"
+    if e.is_file(follow_symlinks=False):
+        return name, "regular-file"
+    return name, _mode_type(e.stat(follow_symlinks=False).st_mode)
+
+
+class _Scan:
+    """``os.scandir`` of a fresh fd for a directory (its entries stat through that fd, so it
+    stays open until ``close()``)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+        try:
+            self.it = os.scandir(self.fd)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def close(self) -> None:
+        self.it.close()
+        os.close(self.fd)
+
+
+def _take(it: Iterator[os.DirEntry[str]], n: int,
+          ) -> tuple[list[tuple[str, str]], FsError | None, bool]:
+    out: list[tuple[str, str]] = []
+    try:
+        for e in it:
+            out.append(_entry(e))
+            if len(out) >= n:
+                return out, None, False
+    except FsError as err:
+        return out, err, True
+    except OSError as err:
+        return out, FsError.from_os(err), True
+    return out, None, True
 
 
 def _list_dir(fd: int) -> tuple[list[tuple[str, str]], FsError | None]:
-    d = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
-    out: list[tuple[str, str]] = []
+    scan = _Scan(fd)
     try:
-        with os.scandir(d) as it:
-            for e in it:
-                name = e.name
-                try:
-                    name.encode("utf-8")
-                except UnicodeEncodeError:
-                    return out, FsError("illegal-byte-sequence",
-                                        "a directory entry's name is not UTF-8")
-                if e.is_symlink():
-                    kind = "symbolic-link"
-                elif e.is_dir(follow_symlinks=False):
-                    kind = "directory"
-                elif e.is_file(follow_symlinks=False):
-                    kind = "regular-file"
-                else:
-                    try:
-                        kind = _mode_type(e.stat(follow_symlinks=False).st_mode)
-                    except OSError as err:
-                        return out, FsError.from_os(err)
-                out.append((name, kind))
-    except OSError as err:
-        return out, FsError.from_os(err)
+        entries, err, _ = _take(scan.it, sys.maxsize)
+        return entries, err
     finally:
-        os.close(d)
-    return out, None
+        scan.close()
+
+
+class Listing:
+    """A directory listing read in batches (memory stays bounded whatever the directory
+    holds): ``await next(n)`` gives up to ``n`` entries, the error that ended the listing if
+    any, and whether it is over. ``close()`` lets go of it early (a batch being read in a
+    worker finishes first)."""
+
+    def __init__(self, d: Descriptor) -> None:
+        self._dir = d.dup()
+        self._scan: _Scan | None = None
+        self._lock = threading.Lock()
+        self._busy = False
+        self._closed = False
+
+    async def next(self, n: int = 256) -> tuple[list[tuple[str, str]], FsError | None, bool]:
+        with self._lock:
+            if self._closed or self._busy:
+                return [], None, True
+            self._busy = True
+
+        def body(fd: int) -> tuple[list[tuple[str, str]], FsError | None, bool]:
+            try:
+                if self._scan is None:
+                    self._scan = _Scan(fd)
+                return _take(self._scan.it, n)
+            finally:
+                with self._lock:
+                    self._busy = False
+                    if self._closed:
+                        self._release()
+
+        try:
+            entries, err, done = await _blocking(body, self._dir._h)
+        except FsError as e:
+            entries, err, done = [], e, True
+        if done:
+            self.close()
+        return entries, err, done
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if not self._busy:
+                self._release()
+
+    def _release(self) -> None:
+        scan, self._scan = self._scan, None
+        if scan is not None:
+            scan.close()
+        self._dir.close()
 
 
 # --- the filesystem of one context -----------------------------------------------------------

@@ -19,12 +19,15 @@ from .. import filesystem as fsb
 from ..ctx import WasiCtx
 from ..filesystem import FsError, TimeSpec, split_ns, timestamp_ns
 
-__all__ = ["register", "Descriptor", "Types", "Preopens", "CHUNK"]
+__all__ = ["register", "Descriptor", "Types", "Preopens", "CHUNK", "DIR_BATCH"]
 
 VERSION = "0.3.0"
 
 #: Bytes one read of ``read-via-stream`` asks for (and the most one write hands on).
 CHUNK = fsb.MAX_READ
+
+#: Directory entries one read of ``read-directory``'s stream is given at most.
+DIR_BATCH = 256
 
 
 def _err(e: FsError) -> Err[Any]:
@@ -108,36 +111,31 @@ class _FileChunks:
 
 
 class _DirEntries:
-    """The source of ``read-directory``: the listing (made in a worker on the first read) as one
-    chunk of ``directory-entry`` records, then ``result`` resolved."""
+    """The source of ``read-directory``: the listing read in a worker in batches of
+    ``DIR_BATCH`` entries (each a chunk of ``directory-entry`` records), then ``result``
+    resolved (``Ok()``, or the error that ended it; ``Ok()`` if the guest dropped the stream)."""
 
-    def __init__(self, d: fsb.Descriptor, result: asyncio.Future[Any]) -> None:
-        self._dir = d
+    def __init__(self, listing: fsb.Listing, result: asyncio.Future[Any]) -> None:
+        self._listing = listing
         self._result = result
-        self._done = False
 
     def __aiter__(self) -> _DirEntries:
         return self
 
     async def __anext__(self) -> list[dict[str, Any]]:
-        if self._done:
-            raise StopAsyncIteration
-        try:
-            entries, err = await self._dir.read_directory()
-        except FsError as e:
-            entries, err = [], e
-        self._finish(Ok() if err is None else _err(err))
-        if not entries:
-            raise StopAsyncIteration
-        return [{"type": _type(kind), "name": name} for name, kind in entries]
+        while not self._result.done():
+            entries, err, done = await self._listing.next(DIR_BATCH)
+            if done:
+                self._finish(Ok() if err is None else _err(err))
+            if entries:
+                return [{"type": _type(kind), "name": name} for name, kind in entries]
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         self._finish(Ok())
 
     def _finish(self, value: Any) -> None:
-        if not self._done:
-            self._done = True
-            self._dir.close()
+        self._listing.close()
         if not self._result.done():
             self._result.set_result(value)
 
@@ -211,7 +209,7 @@ class Descriptor:
         if self.b.kind != "dir":
             return _nothing(), _resolved(Err(Variant("not-directory", None)))
         result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        return _DirEntries(self.b.dup(), result), result
+        return _DirEntries(self.b.listing(), result), result
 
     # -- async methods --
 
