@@ -191,7 +191,7 @@ class GuestBuffer:
     def __init__(self, info: ElemInfo, memory: Any, cx: Any, ptr: int, length: int,
                  what: str, encoding: str = "utf8") -> None:
         if length > MAX_LENGTH:
-            raise Trap("stream read/write count too large")
+            raise Trap("wasm trap: stream read/write count too large")  # Wasmtime 49's words
         # Wasmtime 49 checks the bounds now but the alignment only when elements are copied
         # (the spec checks both now): a misaligned buffer traps the copy that touches it.
         self.misaligned = ""
