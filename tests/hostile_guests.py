@@ -194,9 +194,12 @@ class Outcome:
         )
 
 
+# VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across execve, so a child forked
+# from a large test process would report the parent's peak.
 _EPILOGUE = """
-import resource as _r, sys as _s
-_s.stderr.write("MAXRSS_KIB %d\\n" % _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)
+import sys as _s
+_hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+_s.stderr.write("MAXRSS_KIB %s\\n" % (_hwm[0] if _hwm else "-1"))
 """
 
 #: How long any one case may take before it counts as a hang (generous: a slow machine
