@@ -115,4 +115,4 @@ def test_no_cache_means_no_entries(tmp_path: Path) -> None:
     c = wasmloop.Component.from_file(e, EXAMPLE)
     assert c.info.module_infos
     assert not (tmp_path / "cache").exists()
-    assert host._load_info(e, EXAMPLE.read_bytes()).module_infos
+    assert host._load_info(e, EXAMPLE.read_bytes())[0].module_infos

@@ -242,9 +242,10 @@ def _replace_file(path, data: bytes) -> None:
 def test_corrupt_cache_recovers(tmp_path) -> None:
     CoreEngine(cache_dir=tmp_path).compile(BASIC)
     (path,) = tmp_path.rglob("*.cwasm")
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # a bit flip in the middle
-    _replace_file(path, bytes(data))
+    data = path.read_bytes()
+    # Entries live in a private directory and are written atomically, so only their size and
+    # header are checked on load (hashing them cost as much as loading them): a truncated one.
+    _replace_file(path, data[: len(data) // 2])
     e = CoreEngine(cache_dir=tmp_path)
     m = e.compile(BASIC)
     assert not m.from_cache and e.stats["cache_errors"] == 1 and e.stats["compiled"] == 1

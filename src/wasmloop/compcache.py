@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import types as T
+from .engine._engine import _private, _private_dirs
 
 if TYPE_CHECKING:
-    from .validate import ComponentInfo
+    from .validate import ComponentInfo, ModuleInfo
 
 __all__ = ["ComponentCache", "code_fingerprint"]
 
@@ -78,25 +79,12 @@ def code_fingerprint() -> str:
 
 
 def _is_private_dir(path: Path) -> bool:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return (
-        stat.S_ISDIR(st.st_mode)
-        and st.st_uid == os.geteuid()
-        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
+    return _private(path) and path.is_dir()
 
 
 def _private_dir(path: Path) -> bool:
     """Makes ``path`` (mode 0700) if missing; whether it is a private directory of ours."""
-    if not _is_private_dir(path):
-        try:
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError:
-            return False
-    return _is_private_dir(path)
+    return _private_dirs(path, levels=1) and path.is_dir()
 
 
 class _Pickler(pickle.Pickler):
@@ -179,17 +167,23 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unknown persistent id {tag!r}")
 
 
-def _module_views(info: ComponentInfo, data: memoryview, out: dict[int, tuple[int, int]]) -> None:
+def _module_views(info: ComponentInfo, data: bytes, out: dict[int, tuple[int, int]]) -> None:
     """The core modules' byte views in ``info`` (and nested components): id → (offset, size),
     each checked to be exactly those bytes of ``data``."""
-    for m in info.module_infos:
+    for m in module_infos(info):
         view = m.data
         if type(view) is memoryview and id(view) not in out:
             n = len(view)
-            if data[m.offset : m.offset + n] == view:
+            if data[m.offset : m.offset + n] == view.tobytes():
                 out[id(view)] = (m.offset, n)
+
+
+def module_infos(info: ComponentInfo) -> list[ModuleInfo]:
+    """Every core module of ``info`` and its nested components, in a fixed order."""
+    out = list(info.module_infos)
     for child in info.nested.values():
-        _module_views(child, data, out)
+        out.extend(module_infos(child))
+    return out
 
 
 class ComponentCache:
@@ -208,8 +202,9 @@ class ComponentCache:
     def path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.pickle"
 
-    def load(self, digest: str, data: bytes) -> ComponentInfo | None:
-        """The cached ``ComponentInfo`` of ``data`` (whose sha256 is ``digest``), or None."""
+    def load(self, digest: str, data: bytes) -> tuple[ComponentInfo, dict[int, str]] | None:
+        """The cached ``ComponentInfo`` of ``data`` (whose sha256 is ``digest``) and the sha256
+        of each core module in it (by ``id`` of its ``ModuleInfo``), or None."""
         key = self.key(digest)
         path = self.path(key)
         if not (_is_private_dir(self.directory) and _is_private_dir(path.parent)):
@@ -241,24 +236,27 @@ class ComponentCache:
         from .validate import ComponentInfo
 
         try:
-            info = _Unpickler(io.BytesIO(payload), memoryview(data)).load()
+            info, digests = _Unpickler(io.BytesIO(payload), memoryview(data)).load()
+            modules = module_infos(info)
+            if not (isinstance(info, ComponentInfo) and len(digests) == len(modules)
+                    and all(isinstance(d, str) for d in digests)):
+                raise ValueError("not an entry")
         except Exception:  # noqa: BLE001 - a bad entry is a miss, whatever it raises
-            info = None
-        if not isinstance(info, ComponentInfo):
             self.stats["errors"] += 1
             return None
         self.stats["hits"] += 1
-        return info
+        return info, {id(m): d for m, d in zip(modules, digests, strict=True)}
 
     def store(self, digest: str, data: bytes, info: ComponentInfo) -> bool:
         """Writes the entry for ``data``; False if it could not (the cache is best effort)."""
         key = self.key(digest)
         path = self.path(key)
         views: dict[int, tuple[int, int]] = {}
-        _module_views(info, memoryview(data), views)
+        _module_views(info, data, views)
         buf = io.BytesIO()
         try:
-            _Pickler(buf, views).dump(info)
+            digests = [hashlib.sha256(m.data).hexdigest() for m in module_infos(info)]
+            _Pickler(buf, views).dump((info, digests))
         except Exception:  # noqa: BLE001 - an unpicklable object: just do not cache
             self.stats["errors"] += 1
             return False

@@ -100,7 +100,8 @@ class Component:
         self.engine = engine
         self.name = name
         self._bytes = bytes(data)
-        self.info: ComponentInfo = _load_info(engine, self._bytes)
+        self.info: ComponentInfo
+        self.info, self._module_digests = _load_info(engine, self._bytes)
         self.ast = self.info.ast
         self._compiled: dict[int, CoreModule] = {}
         self._abis = FuncABICache()
@@ -121,7 +122,8 @@ class Component:
     def _compile(self, m: ModuleInfo) -> CoreModule:
         mod = self._compiled.get(id(m))
         if mod is None:
-            mod = self._compiled[id(m)] = self.engine.core.compile(m.data)
+            mod = self._compiled[id(m)] = self.engine.core.compile(
+                m.data, digest=self._module_digests.get(id(m)))
         return mod
 
     @property
@@ -140,23 +142,24 @@ class Component:
         return f"<Component {self.name or '?'}>"
 
 
-def _load_info(engine: Engine, data: bytes) -> ComponentInfo:
+def _load_info(engine: Engine, data: bytes) -> tuple[ComponentInfo, dict[int, str]]:
     """Decodes and validates ``data``, or takes what that learnt from the component cache
     (``wasmloop.compcache``, beside the compiled modules)."""
     cache: ComponentCache | None = getattr(engine, "_component_cache", None)
     if cache is None:
         if engine.core.cache_dir is None:
-            return validate(decode_component(data), engine.features)
+            return validate(decode_component(data), engine.features), {}
         features = sorted(engine.features) + sorted(
             f"{k}={v}" for k, v in getattr(engine, "wasm_features", {}).items())
         cache = ComponentCache(engine.core.cache_dir / "components", features)
         engine._component_cache = cache  # type: ignore[attr-defined]
     digest = hashlib.sha256(data).hexdigest()
-    info = cache.load(digest, data)
-    if info is None:
+    hit = cache.load(digest, data)
+    if hit is None:
         info = validate(decode_component(data), engine.features)
         cache.store(digest, data, info)
-    return info
+        return info, {}
+    return hit
 
 
 class HostResource(RuntimeResource):
@@ -195,6 +198,7 @@ class Linker:
         self._defs: dict[str, Any] = {}
         self.allow_shadowing = False
         self._class_resources: dict[type, HostResource] = {}
+        self._bound_resources: dict[ResourceType, HostResource] = {}
 
     def _slot(self, instance: str | None, name: str, value: Any) -> None:
         if instance is None:
@@ -287,18 +291,26 @@ class Linker:
     def _bind_interface(self, et: InstanceType, iface: InterfaceImpl, where: str) -> ExportBundle:
         bundle = ExportBundle(owner=None)
         classes: dict[str, type] = {}
+        bound = self._bound_resources
         for ename, ety in et.exports.items():
             if isinstance(ety, TypeBound) and isinstance(ety.type, ResourceType):
-                cls = iface.resource_class(ename, where)
-                classes[ename] = cls
-                bundle[ename] = self.resource_for_class(cls, ename)
+                rt = None if ety.sub_resource else bound.get(ety.type)
+                if rt is None:
+                    # a resource this interface defines (or one it `use`s from an interface
+                    # that was not bound here): its class comes from this object
+                    cls = iface.resource_class(ename, where)
+                    rt = self.resource_for_class(cls, ename)
+                    bound[ety.type] = rt
+                if rt.cls is not None:
+                    classes[ename] = rt.cls
+                bundle[ename] = rt
         for ename, ety in et.exports.items():
             if isinstance(ety, FuncType):
                 fn = iface.function(ename, len(ety.params), where, classes)
                 bundle[ename] = HostFunc(ety, fn, ename)
             elif isinstance(ety, TypeBound):
                 if not isinstance(ety.type, ResourceType):
-                    continue
+                    bundle[ename] = ety.type
             else:
                 raise LinkError(f"{where}: export `{ename}` ({type(ety).__name__}) cannot be "
                                 "implemented by a Python interface object")
@@ -306,6 +318,10 @@ class Linker:
 
     def _args(self, component: Component) -> dict[str, Any]:
         args: dict[str, Any] = {}
+        #: Static resource types of the component's imports → the host resources bound to
+        #: them so far, so that an interface that `use`s a resource of another (an `eq` type
+        #: bound) gets the same one.
+        self._bound_resources: dict[ResourceType, HostResource] = {}
         for name, et in component.imports.items():
             found = find_compatible(name, self._defs)
             if found is None:

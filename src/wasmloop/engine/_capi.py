@@ -158,6 +158,9 @@ wasmtime_linker_instantiate_async = _fn(
     "wasmtime_linker_instantiate_async", _P, _P, _P, _P, _P, _P, _P
 )
 wasmtime_instance_export_nth = _fn("wasmtime_instance_export_nth", _BOOL, _P, _P, _SZ, _P, _P, _P)
+wasmtime_instance_export_get = _fn(
+    "wasmtime_instance_export_get", _BOOL, _P, _P, ctypes.c_char_p, _SZ, _P
+)
 
 wasmtime_func_type = _fn("wasmtime_func_type", _P, _P, _P)
 func_call_async = _fn("wasmtime_func_call_async", _P, _P, _P, _P, _SZ, _P, _SZ, _P, _P)
@@ -727,6 +730,15 @@ def linker_define(linker: int, ctx: int, module: str, name: str, extern_addr: in
     n = name.encode()
     err = wasmtime_linker_define(linker, ctx, m, len(m), n, len(n), extern_addr)
     return take_error_message(err) if err else None
+
+
+def instance_export(ctx: int, instance_addr: int, name: str) -> Buffer | None:
+    """One export of a core instance by name (None if it has none of that name)."""
+    n = name.encode()
+    ext = Buffer(EXTERN_SIZE)
+    if not wasmtime_instance_export_get(ctx, instance_addr, n, len(n), ext.addr):
+        return None
+    return ext
 
 
 def instance_exports(ctx: int, instance_addr: int) -> list[tuple[str, Buffer]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import struct
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .. import errors
@@ -718,24 +718,29 @@ _EXTERN_CLASSES: dict[int, type[Extern]] = {
 
 
 class CoreInstance:
-    """An instance of a core module in a store."""
+    """An instance of a core module in a store.
+
+    ``exports`` is a mapping whose values are fetched from wasmtime on first use: a module
+    such as an interpreter's may export thousands of functions of which a component uses a
+    few, and wrapping every one at instantiation would cost more than the instantiation."""
 
     def __init__(self, store: Store, module: CoreModule, cells: _capi.Buffer) -> None:
         self.store = store
         self.module = module
         self._cells = cells  # holds the wasmtime_instance_t at offset 16
-        types = module._export_types
-        exports: dict[str, Extern] = {}
-        for name, ext in _capi.instance_exports(store._ctx, cells.addr + 16):
-            kind = ext.mv[0]
-            if kind == _capi.EXT_FUNC:
-                exports[name] = CoreFunc(store, ext, types.get(name))
-            else:
-                cls = _EXTERN_CLASSES.get(kind)
-                if cls is None:
-                    continue  # shared memories: not supported yet
-                exports[name] = cls(store, ext)
-        self.exports = exports
+        self.exports = CoreExports(self)
+
+    def _fetch(self, name: str) -> Extern | None:
+        ext = _capi.instance_export(self.store._ctx, self._cells.addr + 16, name)
+        if ext is None:
+            return None
+        kind = ext.mv[0]
+        if kind == _capi.EXT_FUNC:
+            return CoreFunc(self.store, ext, self.module._export_types.get(name))
+        cls = _EXTERN_CLASSES.get(kind)
+        if cls is None:
+            return None  # shared memories: not supported yet
+        return cls(self.store, ext)
 
     def export(self, name: str) -> Extern:
         try:
@@ -745,6 +750,37 @@ class CoreInstance:
 
     def __repr__(self) -> str:
         return f"<CoreInstance exports={list(self.exports)}>"
+
+
+class CoreExports(Mapping[str, "Extern"]):
+    """The exports of a ``CoreInstance`` by name, wrapped on first use."""
+
+    __slots__ = ("_inst", "_cache", "_names")
+
+    def __init__(self, inst: CoreInstance) -> None:
+        self._inst = inst
+        self._cache: dict[str, Extern] = {}
+        self._names = inst.module._export_types
+
+    def __getitem__(self, name: str) -> Extern:
+        v = self._cache.get(name)
+        if v is None:
+            if name not in self._names:
+                raise KeyError(name)
+            v = self._inst._fetch(name)
+            if v is None:
+                raise KeyError(name)
+            self._cache[name] = v
+        return v
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _trap(message: str) -> errors.Trap:
