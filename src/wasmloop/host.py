@@ -321,7 +321,7 @@ class Linker:
         #: Static resource types of the component's imports → the host resources bound to
         #: them so far, so that an interface that `use`s a resource of another (an `eq` type
         #: bound) gets the same one.
-        self._bound_resources: dict[ResourceType, HostResource] = {}
+        self._bound_resources = {}
         for name, et in component.imports.items():
             found = find_compatible(name, self._defs)
             if found is None:

@@ -109,7 +109,7 @@ class FdInput(InputStream):
             loop = asyncio.get_running_loop()
             ready = loop.create_future()
             try:
-                loop.add_reader(self._fd, lambda: ready.done() or ready.set_result(None))
+                loop.add_reader(self._fd, _set_once, ready)
             except (OSError, ValueError, NotImplementedError, PermissionError):
                 self._regular = True  # cannot be watched (e.g. /dev/null): read directly
             else:
@@ -195,6 +195,11 @@ class FdOutput(OutputStream):
             self._write_all(data)
         else:
             await asyncio.get_running_loop().run_in_executor(None, self._write_all, data)
+
+
+def _set_once(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _isatty(fd: int) -> bool:
