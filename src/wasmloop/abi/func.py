@@ -56,9 +56,9 @@ def _checker(size: int, align: int, what: str) -> Callable[[memoryview, int], No
 
     def check(mem: memoryview, ptr: int) -> None:
         if ptr & amask:
-            raise Trap(f"{what} pointer misaligned")
+            raise Trap(f"unaligned pointer: {what} pointer not aligned")
         if ptr + size > len(mem):
-            raise Trap(f"{what} pointer out of bounds")
+            raise Trap(f"out of bounds memory access: {what} pointer out of bounds of memory")
 
     return check
 
@@ -74,9 +74,9 @@ def compile_load(
         ptr &= _M32
         mem = cx.view()
         if ptr & amask:
-            raise Trap("load pointer misaligned")
+            raise Trap("unaligned pointer: load pointer not aligned")
         if ptr + size > len(mem):
-            raise Trap("load pointer out of bounds")
+            raise Trap("out of bounds memory access: load pointer out of bounds of memory")
         return load(cx, mem, ptr)
 
     return load_at
@@ -92,9 +92,9 @@ def compile_store(t: T.ValType, opts: CanonOpts = _DEFAULT) -> Callable[[Any, An
         ptr &= _M32
         mem = cx.view()
         if ptr & amask:
-            raise Trap("store pointer misaligned")
+            raise Trap("unaligned pointer: store pointer not aligned")
         if ptr + size > len(mem):
-            raise Trap("store pointer out of bounds")
+            raise Trap("out of bounds memory access: store pointer out of bounds of memory")
         store(cx, mem, v, ptr)
 
     return store_at
@@ -211,8 +211,10 @@ def _values_lifter(
     src = (
         "def lift_values(cx, core):\n"
         "    ptr = core[0] & 0xFFFFFFFF\n    mem = cx.view()\n"
-        f"    if ptr & {align - 1}:\n        raise _Trap('{what} pointer misaligned')\n"
-        f"    if ptr + {size} > len(mem):\n        raise _Trap('{what} pointer out of bounds')\n"
+        f"    if ptr & {align - 1}:\n"
+        f"        raise _Trap('unaligned pointer: {what} pointer not aligned')\n"
+        f"    if ptr + {size} > len(mem):\n        raise _Trap('out of bounds memory access: "
+        f"{what} pointer out of bounds of memory')\n"
         f"{body}    return [{', '.join(f'v{k}' for k in range(n))}]\n"
     )
     return _gen("lift_values", src, ns)
@@ -229,9 +231,9 @@ def _result_storer(
         ptr &= _M32
         mem = cx.view()
         if ptr & amask:
-            raise Trap(f"{what} pointer misaligned")
+            raise Trap(f"unaligned pointer: {what} pointer not aligned")
         if ptr + size > len(mem):
-            raise Trap(f"{what} pointer out of bounds")
+            raise Trap(f"out of bounds memory access: {what} pointer out of bounds of memory")
         store(cx, mem, v, ptr)
 
     return store_result
@@ -316,7 +318,7 @@ class FuncABI:
         lw = lowerer(rt, enc)
         rflat = lf.flat
         load_result = _values_lifter((rt,), layout.MAX_FLAT_RESULTS, enc,
-                                     keep_string_encoding, "result")
+                                     keep_string_encoding, "return")
 
         if not self.results_spilled:
             rlower = lw.flat
@@ -332,7 +334,7 @@ class FuncABI:
                 rlower(cx, v, out)
                 return out
         else:
-            store_out = _result_storer(rt, enc, "result")
+            store_out = _result_storer(rt, enc, "return")
 
             def lift_results(cx: Any, core: Sequence[Any]) -> Any:
                 return load_result(cx, core)[0]
@@ -344,7 +346,7 @@ class FuncABI:
         self.lift_results = lift_results
         self.lower_results = lower_results
 
-        store_async = _result_storer(rt, enc, "result")
+        store_async = _result_storer(rt, enc, "return")
         out_index = 1 if self.async_params_spilled else len(fp)
 
         def store_result_async(cx: Any, v: Any, core_args: Sequence[Any]) -> list[Any]:

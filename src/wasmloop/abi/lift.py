@@ -364,11 +364,12 @@ def _list_lifter(
         n &= _M32
         nbytes = n * es
         if nbytes > max_len:
-            raise Trap("list pointer/length out of bounds of memory: byte length exceeds the maximum")
+            raise Trap("list content out-of-bounds: list pointer/length out of bounds of memory "
+                       "(byte length exceeds the maximum)")
         if p + nbytes > len(mem):
-            raise Trap("list pointer/length out of bounds of memory")
+            raise Trap("list content out-of-bounds: list pointer/length out of bounds of memory")
         if p & amask:
-            raise Trap("list pointer is not aligned")
+            raise Trap("unaligned pointer: list pointer is not aligned")
         return from_range(cx, mem, p, n)
 
     def load_list(cx: Any, mem: memoryview, p: int) -> Any:

@@ -401,7 +401,7 @@ def _list_lowerer(t: T.ValType, elem: T.ValType, length: int | None, enc: str) -
             n = len(b)
             if n > max_len:
                 raise too_long(n)
-            ptr = realloc_checked(cx, 0, 0, 1, n)
+            ptr = realloc_checked(cx, 0, 0, 1, n, "list")
             cx.view()[ptr : ptr + n] = b
             return ptr, n
 
@@ -416,7 +416,7 @@ def _list_lowerer(t: T.ValType, elem: T.ValType, length: int | None, enc: str) -
             nb = len(b)
             if nb > max_len:
                 raise too_long(nb)
-            ptr = realloc_checked(cx, 0, 0, ea, nb)
+            ptr = realloc_checked(cx, 0, 0, ea, nb, "list")
             cx.view()[ptr : ptr + nb] = b
             return ptr, len(v)
 
@@ -430,7 +430,7 @@ def _list_lowerer(t: T.ValType, elem: T.ValType, length: int | None, enc: str) -
             nb = n * es
             if nb > max_len:
                 raise too_long(nb)
-            ptr = realloc_checked(cx, 0, 0, ea, nb)
+            ptr = realloc_checked(cx, 0, 0, ea, nb, "list")
             store_elems(cx, cx.view(), v, ptr)
             return ptr, n
 

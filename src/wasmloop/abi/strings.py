@@ -60,14 +60,24 @@ class EncodedStr(str):
         return s
 
 
-def realloc_checked(cx: Any, old: int, old_size: int, align: int, new_size: int) -> int:
-    """Call the guest's realloc and trap if the result is misaligned or out of bounds."""
+def realloc_checked(cx: Any, old: int, old_size: int, align: int, new_size: int,
+                    content: str | None = "string") -> int:
+    """Call the guest's realloc and trap if the result is misaligned or out of bounds.
+
+    The messages carry both of Wasmtime 49's texts: its fused adapter's ("unaligned pointer",
+    "string/list content out-of-bounds") and its host's ("realloc return: …")."""
     ptr = cx.realloc(old, old_size, align, new_size) & _M32
     if ptr & (align - 1):
-        raise Trap("realloc return: result not aligned")
+        raise Trap("unaligned pointer: realloc return: result not aligned")
     if ptr + new_size > len(cx.view()):
-        raise Trap("realloc return: beyond end of memory")
+        raise _realloc_oob(content)
     return ptr
+
+
+def _realloc_oob(content: str | None) -> Trap:
+    if content is None:
+        return Trap("realloc return: beyond end of memory")
+    return Trap(f"{content} content out-of-bounds: realloc return: beyond end of memory")
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -107,7 +117,8 @@ def string_loader(encoding: str, keep_encoding: bool = False) -> Callable[[memor
             ptr &= _M32
             n &= _M32
             if n > max_len:
-                raise Trap("string content out-of-bounds: string byte length exceeds the maximum")
+                raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory "
+                            "(byte length exceeds the maximum)")
             if ptr + n > len(mem):
                 raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory")
             try:
@@ -124,7 +135,8 @@ def string_loader(encoding: str, keep_encoding: bool = False) -> Callable[[memor
             n &= _M32
             nbytes = 2 * n
             if nbytes > max_len:
-                raise Trap("string content out-of-bounds: string byte length exceeds the maximum")
+                raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory "
+                            "(byte length exceeds the maximum)")
             if ptr & 1:
                 raise Trap("unaligned pointer: string pointer not aligned to 2")
             if ptr + nbytes > len(mem):
@@ -148,7 +160,8 @@ def string_loader(encoding: str, keep_encoding: bool = False) -> Callable[[memor
                 nbytes = n
                 codec = "latin-1"
             if nbytes > max_len:
-                raise Trap("string content out-of-bounds: string byte length exceeds the maximum")
+                raise Trap("string content out-of-bounds: string pointer/length out of bounds of memory "
+                            "(byte length exceeds the maximum)")
             if ptr & 1:
                 raise Trap("unaligned pointer: string pointer not aligned to 2")
             if ptr + nbytes > len(mem):
@@ -197,7 +210,7 @@ def string_storer(encoding: str) -> Callable[[Any, str], tuple[int, int]]:
             ptr = cx.realloc(0, 0, 1, n) & _M32
             mem = cx.view()
             if ptr + n > len(mem):
-                raise Trap("realloc return: beyond end of memory")
+                raise _realloc_oob("string")
             mem[ptr : ptr + n] = b
             return ptr, n
 

@@ -806,13 +806,18 @@ def lower_import(
             subtask.state = Subtask.State.STARTED
             return lift_params(cx, core_args)
 
-        def on_resolve(result: Any) -> None:
-            subtask.resolve(Subtask.State.RETURNED, lower_results(cx, result, core_args))
-
         def on_fail(e: BaseException) -> None:
             subtask.error = e
             if subtask.waiter is not None:
                 subtask.waiter.wake()
+
+        def on_resolve(result: Any) -> None:
+            try:
+                flat = lower_results(cx, result, core_args)
+            except Exception as e:  # e.g. a bad return pointer of the caller: its trap
+                on_fail(e)
+                return
+            subtask.resolve(Subtask.State.RETURNED, flat)
 
         subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, True)
 
@@ -824,7 +829,7 @@ def lower_import(
             out = subtask.flat_results
             return out[0] if out else None
 
-        if subtask.resolved():
+        if subtask.resolved() or subtask.error is not None:
             return finish(False)
         subtask.waiter = thread
         return block(thread, subtask.resolved, finish, on_host=on_host)

@@ -108,8 +108,18 @@ class Resource:
 
 def check_rt(h: Any, rt: RuntimeResource, i: int) -> ResourceHandle:
     if not isinstance(h, ResourceHandle) or h.rt is not rt:
-        raise Trap(f"handle index {i} used with the wrong type: expected a handle of resource "
-                   f"{rt.name or '?'}, found {_describe(h)}")
+        # Wasmtime 49's wording, then the resource names.
+        expected = "host resource" if rt.is_host else "guest-defined resource"
+        if not isinstance(h, ResourceHandle):
+            found = _describe(h)
+        elif h.rt.is_host:
+            found = "host resource"
+        elif rt.is_host:
+            found = "guest-defined resource"
+        else:
+            found = "a different guest-defined resource"
+        raise Trap(f"handle index {i} used with the wrong type, expected {expected} but found "
+                   f"{found} (expected resource {rt.name or '?'}, found {_describe(h)})")
     return h
 
 
