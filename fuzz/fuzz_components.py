@@ -429,7 +429,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def _one(target: Callable[[bytes], None], data: bytes, timeout: float,
          findings: dict[str, int], save: bool = True) -> str | None:
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    if timeout:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         target(data)
         return None
@@ -443,7 +444,8 @@ def _one(target: Callable[[bytes], None], data: bytes, timeout: float,
         findings[kind] = findings.get(kind, 0) + 1
         return kind
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        if timeout:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def run_atheris(args: argparse.Namespace, seeds: list[bytes]) -> None:
@@ -459,8 +461,12 @@ def run_atheris(args: argparse.Namespace, seeds: list[bytes]) -> None:
             return atheris.Mutate(data, max_size)
         return mut.mutate(data)[:max_size]
 
+    findings: dict[str, int] = {}
+
     def one(data: bytes) -> None:
-        target(data)
+        # Unexpected exceptions are saved and counted here, so that the campaign goes on;
+        # hangs are libFuzzer's -timeout (it writes a timeout-* artifact and stops).
+        _one(target, data, 0, findings)
 
     corpus_dir = Path(tempfile.mkdtemp(prefix="wasmloop-fuzz-"))
     for i, s in enumerate(seeds):
@@ -468,6 +474,8 @@ def run_atheris(args: argparse.Namespace, seeds: list[bytes]) -> None:
     FINDINGS.mkdir(exist_ok=True)
     argv = [sys.argv[0], str(corpus_dir), f"-runs={args.runs}", f"-timeout={int(args.timeout) or 1}",
             f"-max_len={MAX_SEED * 2}", f"-artifact_prefix={FINDINGS}/", "-print_final_stats=1"]
+    if args.max_time:
+        argv.append(f"-max_total_time={int(args.max_time)}")
     atheris.Setup(argv, one, custom_mutator=custom_mutator)
     atheris.Fuzz()
 
@@ -539,6 +547,7 @@ def main() -> None:
     r.add_argument("--report", type=float, default=60.0, help="progress line every N seconds")
     r.add_argument("--stats", help="also write the latest progress line to this file")
     r.add_argument("--atheris", action="store_true", help="coverage-guided, through atheris")
+    r.add_argument("--max-time", type=float, default=0, help="--atheris: stop after N seconds")
     o = sub.add_parser("one", help="replay inputs")
     o.add_argument("files", nargs="+")
     o.add_argument("--timeout", type=float, default=10.0)
