@@ -71,6 +71,44 @@ class ExternName:
     version: str | None = None
 
 
+def semver_error(v: str) -> str:
+    """Why ``v`` is not a semver version, worded as wasmparser reports it (it uses the
+    ``semver`` crate): the part being parsed and the character found."""
+    if not v:
+        return "empty string, expected a semver version"
+    i = 0
+    for part in ("major", "minor", "patch"):
+        start = i
+        while i < len(v) and v[i].isdigit():
+            i += 1
+        if i == start:
+            if i == len(v):
+                return f"unexpected end of input while parsing {part} version number"
+            return f"unexpected character {v[i]!r} while parsing {part} version number"
+        if v[start] == "0" and i - start > 1:
+            return f"invalid leading zero in {part} version number"
+        if part == "patch":
+            break
+        if i == len(v):
+            return f"unexpected end of input while parsing {part} version number"
+        if v[i] != ".":
+            return f"unexpected character {v[i]!r} after {part} version number"
+        i += 1
+    rest = v[i:]
+    if rest and rest[0] not in "-+":
+        return f"unexpected character {rest[0]!r} after patch version number"
+    pre, plus, build = rest[1:].partition("+") if rest.startswith("-") else ("", "+", rest[1:])
+    if rest.startswith("-"):
+        for ident in pre.split("."):
+            if not ident:
+                return "empty identifier segment in pre-release identifier"
+            if ident.isdigit() and len(ident) > 1 and ident[0] == "0":
+                return "invalid leading zero in pre-release identifier"
+    if plus and any(not ident for ident in build.split(".")):
+        return "empty identifier segment in build metadata"
+    return "not a semver version"
+
+
 def _bad(name: str, why: str, offset: int | None) -> ValidationError:
     return ValidationError(f"`{name}` is not a valid extern name: {why}", offset)
 
@@ -106,30 +144,29 @@ def _parse_interface_name(name: str, offset: int | None) -> ExternName:
     body, at, version = name.partition("@")
     if at:
         if not (is_semver(version) or is_canon_version(version)):
-            raise _bad(name, f"`{version}` is not a valid semver", offset)
+            raise _bad(name, f"invalid interface version: {semver_error(version)}", offset)
     head, slash, path = body.partition("/")
+    if ":" not in head:
+        # wasmparser reads a name without a namespace as a plain label
+        raise _bad(name, f"`{name}` is not in kebab case", offset)
     if not slash:
+        if head.endswith(":"):
+            raise _bad(name, "`` is not in kebab case", offset)
         raise _bad(name, "expected `/` after package name", offset)
     parts = head.split(":")
-    if len(parts) < 2:
-        raise _bad(name, "expected `:` separating namespace and package", offset)
     if len(parts) > 2:
         # 🪺 nested namespaces are not enabled (wasm-tools rejects them too).
         raise _bad(name, "expected `/` after package name", offset)
     for p in parts:
-        if p == "":
-            raise _bad(name, "empty identifier segment", offset)
         if not _WORDS_RE.match(p):
-            raise ValidationError(f"`{p}` is not in kebab case", offset)
+            raise _bad(name, f"`{p}` is not in kebab case", offset)
     projections = path.split("/")
     # A single namespace and package take exactly one projection; 🪺 nested names may take more.
     if len(parts) == 2 and len(projections) > 1:
         raise _bad(name, f"trailing characters found: `/{'/'.join(projections[1:])}`", offset)
     for p in projections:
-        if p == "":
-            raise _bad(name, "empty identifier segment", offset)
         if not is_label(p):
-            raise ValidationError(f"`{p}` is not in kebab case", offset)
+            raise _bad(name, f"`{p}` is not in kebab case", offset)
     return ExternName(name, "interface", version=version if at else None)
 
 
