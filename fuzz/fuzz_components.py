@@ -38,6 +38,9 @@ from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from componentutil import uleb  # noqa: E402
+
 CORPUS = HERE / "corpus"
 FINDINGS = HERE / "findings"
 
@@ -49,16 +52,6 @@ MAX_SEED = 1024 * 1024  # larger seeds are reduced to skeletons (module code/dat
 # --- the binary's outer structure -------------------------------------------------------------
 
 
-def uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def read_uleb(data: bytes, pos: int) -> tuple[int, int]:

@@ -48,3 +48,16 @@ def wat_to_wasm(wat: str) -> bytes:
         raise AssertionError(f"wasm-tools parse failed:\n{proc.stderr}")
     os.replace(tmp, out)
     return out.read_bytes()
+
+
+def uleb(n: int) -> bytes:
+    """``n`` as unsigned LEB128, for hand-built binaries."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 import pytest
-from componentutil import missing_tool
+from componentutil import missing_tool, uleb
 
 from wasmloop.binary import ast, decode_component
 from wasmloop.binary.ast import Sort
@@ -44,18 +44,6 @@ def wat(text: str) -> bytes:
 
 
 # -- hand-built binaries ----------------------------------------------------------------------
-
-
-def uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def name(s: str) -> bytes:
