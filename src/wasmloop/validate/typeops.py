@@ -233,8 +233,94 @@ class Subst:
         return x
 
 
-def _mismatch(what: str, offset: int | None) -> ValidationError:
-    return ValidationError(f"type mismatch in {what}", offset)
+def _mismatch(what: str, offset: int | None, actual: object = None,
+              expected: object = None, top: bool = True) -> ValidationError:
+    """``type mismatch in {what}``, followed where it can be told by why, in wasmparser's
+    words (its context chain joined with ``: ``)."""
+    why = _why(actual, expected, top) if actual is not None and expected is not None else None
+    return ValidationError(f"type mismatch in {what}" + (f": {why}" if why else ""), offset)
+
+
+def _why(a: object, e: object, top: bool) -> str | None:
+    """Why value (or function) type ``a`` is not ``e``, or None if they match or the reason
+    is not one wasmparser words. ``top``: the types themselves (a defined type against a
+    defined type), else types met inside them (where a primitive is named by itself)."""
+    if isinstance(e, T.FuncType) and isinstance(a, T.FuncType):
+        if len(a.params) != len(e.params):
+            return f"expected {len(e.params)} parameters, found {len(a.params)}"
+        for (an, at), (en, et) in zip(a.params, e.params, strict=True):
+            if an != en:
+                return f"expected parameter named `{en}`, found `{an}`"
+            w = _why(at, et, False)
+            if w:
+                return f"type mismatch in function parameter `{an}`: {w}"
+        if (a.result is None) != (e.result is None):
+            # (wasmparser's wording: named after the actual type's result)
+            return "expected no result, found one" if a.result is None else \
+                "expected a result, found none"
+        if a.result is not None:
+            w = _why(a.result, e.result, False)
+            if w:
+                return f"type mismatch with result type: {w}"
+        return None
+    if not isinstance(a, T.ValType) or not isinstance(e, T.ValType) or a == e:
+        return None
+    ap, ep = isinstance(a, T.PrimType), isinstance(e, T.PrimType)
+    if ap and ep:
+        return f"expected primitive `{e.kind}` found primitive `{a.kind}`"
+    if ep:
+        return f"expected primitive, found {a.kind}" if top else f"expected {e.kind}, found {a.kind}"
+    if ap or type(a) is not type(e):
+        return f"expected {e.kind}, found {a.kind}"
+    if isinstance(e, T.RecordType):
+        assert isinstance(a, T.RecordType)
+        if len(a.fields) != len(e.fields):
+            return f"expected {len(e.fields)} fields, found {len(a.fields)}"
+        for (an, at), (en, et) in zip(a.fields, e.fields, strict=True):
+            if an != en:
+                return f"expected field name `{en}`, found `{an}`"
+            w = _why(at, et, False)
+            if w:
+                return f"type mismatch in record field `{an}`: {w}"
+    elif isinstance(e, T.VariantType):
+        assert isinstance(a, T.VariantType)
+        if len(a.cases) != len(e.cases):
+            return f"expected {len(e.cases)} cases, found {len(a.cases)}"
+        for (an, act), (en, ect) in zip(a.cases, e.cases, strict=True):
+            if an != en:
+                return f"expected case named `{en}`, found `{an}`"
+            if ect is not None and act is None:
+                return f"expected case `{en}` to have a type, found none"
+            if ect is None and act is not None:
+                return f"expected case `{en}` to have no type"
+            w = _why(act, ect, False)
+            if w:
+                return f"type mismatch in variant case `{an}`: {w}"
+    elif isinstance(e, T.TupleType):
+        assert isinstance(a, T.TupleType)
+        if len(a.elems) != len(e.elems):
+            return f"expected {len(e.elems)} types, found {len(a.elems)}"
+        for i, (at, et) in enumerate(zip(a.elems, e.elems, strict=True)):
+            w = _why(at, et, False)
+            if w:
+                return f"type mismatch in tuple field {i}: {w}"
+    elif isinstance(e, T.FlagsType):
+        return "mismatch in flags elements"
+    elif isinstance(e, T.EnumType):
+        return "mismatch in enum elements"
+    elif isinstance(e, T.ResultType):
+        assert isinstance(a, T.ResultType)
+        for part, apt, ept in (("ok", a.ok, e.ok), ("err", a.err, e.err)):
+            if ept is None and apt is not None:
+                return f"expected {part} type to not be present"
+            if ept is not None and apt is None:
+                return f"expected {part} type, but found none"
+            w = _why(apt, ept, False)
+            if w:
+                return f"type mismatch in {part} variant: {w}"
+    elif isinstance(e, T.OptionType | T.ListType | T.StreamType | T.FutureType):
+        return _why(getattr(a, "elem", None), e.elem, False)
+    return None
 
 
 def check_subtype(actual: object, expected: object, bind: dict[T.ResourceType, T.ResourceType],
@@ -263,14 +349,14 @@ def check_subtype(actual: object, expected: object, bind: dict[T.ResourceType, T
             check_subtype(actual.type, exp_t, bind, what, offset)
             return
         if exp_t != actual.type:
-            raise _mismatch(what, offset)
+            raise _mismatch(what, offset, actual.type, exp_t)
         return
     if isinstance(expected, T.FuncType):
         exp_f = Subst(bind)(expected)
         if exp_f != actual:
             if _resources_differ(actual, exp_f):
                 raise ValidationError(f"{what}: resource types are not the same", offset)
-            raise _mismatch(what, offset)
+            raise _mismatch(what, offset, actual, exp_f)
         return
     if isinstance(expected, T.InstanceType):
         assert isinstance(actual, T.InstanceType)
@@ -313,8 +399,9 @@ def check_subtype(actual: object, expected: object, bind: dict[T.ResourceType, T
             if a_exports[n][0] != k or (k == "func" and a_exports[n][1] != t):
                 raise ValidationError(f"{what}: type mismatch in export `{n}`", offset)
         return
-    if actual != Subst(bind)(expected):
-        raise _mismatch(what, offset)
+    exp_v = Subst(bind)(expected)
+    if actual != exp_v:
+        raise _mismatch(what, offset, actual, exp_v)
 
 
 def _resources_differ(a: object, b: object) -> bool:
