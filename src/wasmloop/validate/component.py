@@ -252,6 +252,11 @@ def flat_functype(ft: T.FuncType, opts: CanonOptions, context: str, addr: str) -
     return _core_sig(params, results)
 
 
+def _enc_name(enc: object) -> str:
+    """A string encoding as wasmparser names it in messages."""
+    return "latin1-utf16" if enc == "latin1+utf16" else str(enc)
+
+
 def _mem_addr(mem: object) -> str:
     if isinstance(mem, ast.CoreMemoryType):
         return "i64" if mem.limits.is64 else "i32"
@@ -470,7 +475,7 @@ class _Validator:
         if isinstance(dt, ast.Enum):
             if not dt.labels:
                 raise ValidationError("enum type must have at least one variant", off)
-            N.check_labels_unique(dt.labels, "enum tag", off)
+            N.check_labels_unique(dt.labels, "enum tag", off, "tag")
             return T.EnumType(tuple(dt.labels))
         if isinstance(dt, ast.Option):
             return T.OptionType(self.valtype(s, dt.element, off))
@@ -1147,8 +1152,8 @@ class _Validator:
         for o in options:
             if o.kind == "string-encoding":
                 if enc is not None:
-                    raise ValidationError(f"canonical encoding option `{o.value}` conflicts "
-                                          f"with option `{enc}`", off)
+                    raise ValidationError(f"canonical encoding option `{_enc_name(enc)}` "
+                                          f"conflicts with option `{_enc_name(o.value)}`", off)
                 enc = str(o.value)
                 if enc not in ("utf8", "utf16", "latin1+utf16"):
                     raise ValidationError(f"unknown string encoding `{enc}`", off)
