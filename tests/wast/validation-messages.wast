@@ -18,3 +18,77 @@
 (assert_invalid
   (component (type (enum "red" "green" "RED")))
   "enum tag name `RED` conflicts with previous tag name `red`")
+
+;; An instantiation argument that does not match: the import it is given for, then why,
+;; through instance exports, function parameters and handles.
+(assert_invalid
+  (component
+    (import "i" (instance $i (export "a" (func))))
+    (component $c (import "i" (instance (export "a" (component)))))
+    (instance (instantiate $c (with "i" (instance $i)))))
+  "type mismatch in instance export `a`")
+(assert_invalid
+  (component
+    (import "i" (instance $i (export "a" (func (param "x" u8)))))
+    (component $c (import "i" (instance (export "a" (func (param "x" u16))))))
+    (instance (instantiate $c (with "i" (instance $i)))))
+  "type mismatch in function parameter `x`")
+(assert_invalid
+  (component
+    (import "r1" (type $r1 (sub resource)))
+    (import "r2" (type $r2 (sub resource)))
+    (import "f" (func $f (param "h" (own $r2))))
+    (component $c
+      (import "r" (type $r (sub resource)))
+      (import "f" (func (param "h" (own $r)))))
+    (instance (instantiate $c (with "r" (type $r1)) (with "f" (func $f)))))
+  "resource types are not the same")
+(assert_invalid
+  (component
+    (type $t (list u8))
+    (import "r" (type $r (sub resource)))
+    (component $c (type $u (list u8)) (import "t" (type (eq $u))))
+    (instance (instantiate $c (with "t" (type $r)))))
+  "expected defined type, found resource")
+(assert_invalid
+  (component
+    (component $c (import "x" (func)) (import "y" (func)))
+    (import "x" (func $x))
+    (instance (instantiate $c (with "x" (func $x)))))
+  "missing import named `y`")
+
+;; A core instance given for a module's imports: the export, the argument, then the types as
+;; wasmparser prints them.
+(assert_invalid
+  (component
+    (core module $m1 (import "" "f" (func (param i32 i64) (result f32))))
+    (core module $m2 (func (export "f") (param i32 f64) unreachable))
+    (core instance $i (instantiate $m2))
+    (core instance (instantiate $m1 (with "" (instance $i)))))
+  "expected: (func (param i32 i64) (result f32))")
+(assert_invalid
+  (component
+    (core module $m1 (import "a" "g" (global (mut i32))))
+    (core module $m2 (global (export "g") i64 (i64.const 0)))
+    (core instance $i (instantiate $m2))
+    (core instance (instantiate $m1 (with "a" (instance $i)))))
+  "global types differ in mutability")
+(assert_invalid
+  (component
+    (core module $m1 (import "a" "g" (global i32)))
+    (core module $m2 (func (export "g")))
+    (core instance $i (instantiate $m2))
+    (core instance (instantiate $m1 (with "a" (instance $i)))))
+  "expected global, found func")
+
+;; Export ascription.
+(assert_invalid
+  (component
+    (import "f" (instance $i))
+    (export "f2" (instance $i) (instance (export "f" (func)))))
+  "ascribed type of export is not compatible with item's type")
+(assert_invalid
+  (component
+    (type $t (list u8))
+    (export "t" (type $t) (type (sub resource))))
+  "expected resource, found defined type")

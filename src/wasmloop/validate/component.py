@@ -33,6 +33,7 @@ from wasmloop.validate.typeops import (
     children,
     contains_borrow,
     contains_ptr,
+    core_extern_why,
     free_resources,
     sort_of,
 )
@@ -869,16 +870,19 @@ class _Validator:
         if d.type is not None:
             if d.type.sort is not d.sort:
                 raise ValidationError(
-                    f"export type mismatch: expected {_SORT_WORD.get(d.type.sort)}, found "
-                    f"{_SORT_WORD.get(d.sort)}", off)
+                    "ascribed type of export is not compatible with item's type\n"
+                    f"expected {_SORT_WORD.get(d.type.sort)}, found {_SORT_WORD.get(d.sort)}",
+                    off)
             asc = self.externtype(s, d.type, off, d.name)
             if isinstance(asc, T.TypeBound) and asc.sub_resource:
                 if not isinstance(getattr(inferred, "type", None), T.ResourceType):
-                    raise ValidationError("export type mismatch: expected resource, found "
-                                          "defined type", off)
+                    raise ValidationError("ascribed type of export is not compatible with "
+                                          "item's type\nexpected resource, found defined type",
+                                          off)
                 ent = T.TypeBound(getattr(inferred, "type"), True)  # noqa: B009
             else:
-                check_subtype(inferred, asc, {}, f"export `{d.name}`", off)
+                check_subtype(inferred, asc, {}, "ascribed type of export is not compatible with "
+                              "item's type", off)
                 ent = asc
         if isinstance(ent, T.TypeBound):
             t = ent.type
@@ -1062,11 +1066,10 @@ class _Validator:
                 raise ValidationError(f"module instantiation argument `{module}` does not "
                                       f"export an item named `{name}`", off)
             k, t = inst[name]
-            if k != kind:
+            why = core_extern_why(k, t, kind, ty)
+            if why is not None:
                 raise ValidationError(f"type mismatch for export `{name}` of module "
-                                      f"instantiation argument `{module}`: expected {kind}, "
-                                      f"found {k}", off)
-            _core_extern_match(kind, t, ty, f"`{module}::{name}`", off)
+                                      f"instantiation argument `{module}`\n{why}", off)
         out = {n: (k, t) for n, k, t in mt.exports}
         return self._push(s.core_instances, out, _S.CORE_INSTANCE)
 
@@ -1097,11 +1100,12 @@ class _Validator:
         bind: dict[T.ResourceType, T.ResourceType] = {}
         tokens: dict[int, object] = {}
         objmap: dict[int, object] = {}
-        for name, expected in ct.imports.items():
+        for name in ct.imports:
             if name not in args:
                 raise ValidationError(f"missing import named `{name}`", off)
+        for name, expected in ct.imports.items():
             actual, token = args[name]
-            check_subtype(actual, expected, bind, f"import `{name}`", off)
+            check_subtype(actual, expected, bind, f"type mismatch for import `{name}`", off)
             if isinstance(expected, T.TypeBound) and token is not None:
                 tokens[id(expected)] = token
                 assert isinstance(actual, T.TypeBound)
@@ -1476,85 +1480,6 @@ def _check_sig(actual: T.CoreFuncType, expected: T.CoreFuncType, off: int | None
         raise ValidationError(f"lowered result types `{_fmt_core(expected.results)}` do not "
                               f"match result types `{_fmt_core(actual.results)}` of core "
                               "function", off)
-
-
-def _limits_ok(actual: ast.CoreLimits, expected: ast.CoreLimits) -> bool:
-    if actual.min < expected.min:
-        return False
-    if expected.max is not None and (actual.max is None or actual.max > expected.max):
-        return False
-    return True
-
-
-def _core_extern_match(kind: str, actual: object, expected: object, what: str,
-                       off: int | None) -> None:
-    """A core export ``actual`` satisfies an import of type ``expected``."""
-    if kind in ("func", "tag"):
-        if actual != expected:
-            a = actual if isinstance(actual, T.CoreFuncType) else None
-            e = expected if isinstance(expected, T.CoreFuncType) else None
-            detail = "" if a is None or e is None else (
-                f": expected {_fmt_core(e.params)} -> {_fmt_core(e.results)}, found "
-                f"{_fmt_core(a.params)} -> {_fmt_core(a.results)}")
-            raise ValidationError(f"type mismatch in import {what}{detail}", off)
-        return
-    actual = _parse_desc(actual)
-    expected = _parse_desc(expected)
-    if kind == "memory" and isinstance(actual, ast.CoreMemoryType) \
-            and isinstance(expected, ast.CoreMemoryType):
-        if actual.limits.shared != expected.limits.shared:
-            raise ValidationError(f"type mismatch in import {what}: mismatch in the shared flag for memories", off)
-        if actual.limits.is64 != expected.limits.is64 or \
-                actual.page_size_log2 != expected.page_size_log2 or \
-                not _limits_ok(actual.limits, expected.limits):
-            raise ValidationError(f"type mismatch in import {what}: mismatch in memory limits", off)
-        return
-    if kind == "table" and isinstance(actual, ast.CoreTableType) \
-            and isinstance(expected, ast.CoreTableType):
-        if actual.elem != expected.elem:
-            raise ValidationError(f"type mismatch in import {what}: expected table element "
-                                  f"type {expected.elem}, found {actual.elem}", off)
-        if actual.limits.is64 != expected.limits.is64 or \
-                not _limits_ok(actual.limits, expected.limits):
-            raise ValidationError(f"type mismatch in import {what}: mismatch in table limits", off)
-        return
-    if kind == "global" and isinstance(actual, ast.CoreGlobalType) \
-            and isinstance(expected, ast.CoreGlobalType):
-        if actual.valtype != expected.valtype:
-            raise ValidationError(f"type mismatch in import {what}: expected global type "
-                                  f"{expected.valtype}, found {actual.valtype}", off)
-        if actual.mutable != expected.mutable:
-            raise ValidationError(f"type mismatch in import {what}: global types differ in "
-                                  "mutability", off)
-        return
-    if isinstance(actual, str) and isinstance(expected, str) and kind == "global" \
-            and actual != expected:
-        raise ValidationError(f"type mismatch in import {what}: expected global {expected}, "
-                              f"found {actual}", off)
-
-
-
-_LIMITS = r"(?P<i64> i64)? (?P<min>\d+)(?: (?P<max>\d+))?(?P<shared> shared)?"
-
-
-def _parse_desc(d: object) -> object:
-    """Turn ``parse_module_header``'s text description of a table, memory or global back
-    into the ``ast`` type, so limits can be compared."""
-    import re
-
-    if not isinstance(d, str):
-        return d
-    m = re.fullmatch(r"\((?P<kind>memory|table)" + _LIMITS + r"(?: (?P<elem>.*))?\)", d)
-    if m:
-        lim = ast.CoreLimits(min=int(m["min"]), max=None if m["max"] is None else int(m["max"]),
-                             is64=bool(m["i64"]), shared=bool(m["shared"]))
-        if m["kind"] == "memory":
-            return ast.CoreMemoryType(limits=lim)
-        return ast.CoreTableType(elem=m["elem"] or "funcref", limits=lim)
-    m = re.fullmatch(r"\(global (?:\(mut (?P<mt>.*)\)|(?P<t>.*))\)", d)
-    if m:
-        return ast.CoreGlobalType(valtype=m["mt"] or m["t"], mutable=m["mt"] is not None)
-    return d
 
 
 def _check_core_limits(et: ast.CoreExternType, off: int | None) -> None:

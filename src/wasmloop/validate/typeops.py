@@ -6,6 +6,7 @@ cost time proportional to the number of distinct nodes, not to their unfolded si
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wasmloop import types as T
@@ -17,6 +18,11 @@ __all__ = [
     "contains_ptr",
     "free_resources",
     "check_subtype",
+    "subtype_why",
+    "module_why",
+    "core_extern_why",
+    "core_functype_text",
+    "parse_core_desc",
 ]
 
 _VAL_CHILDREN_CLASSES = (
@@ -233,19 +239,25 @@ class Subst:
         return x
 
 
-def _mismatch(what: str, offset: int | None, actual: object = None,
-              expected: object = None, top: bool = True) -> ValidationError:
-    """``type mismatch in {what}``, followed where it can be told by why, in wasmparser's
-    words (its context chain joined with ``: ``)."""
-    why = _why(actual, expected, top) if actual is not None and expected is not None else None
-    return ValidationError(f"type mismatch in {what}" + (f": {why}" if why else ""), offset)
+def _desc(t: object) -> str:
+    """What wasmparser calls an expected defined type in a mismatch (``b.desc()``)."""
+    if isinstance(t, T.PrimType):
+        return "primitive"
+    if isinstance(t, T.ListType) and t.length is not None:
+        return "fixed-length list"
+    return getattr(t, "kind", "?")
 
 
 def _why(a: object, e: object, top: bool) -> str | None:
-    """Why value (or function) type ``a`` is not ``e``, or None if they match or the reason
-    is not one wasmparser words. ``top``: the types themselves (a defined type against a
-    defined type), else types met inside them (where a primitive is named by itself)."""
+    """Why value (or function) type ``a`` is not ``e`` (None if they are the same), in
+    wasmparser's words: its context chain, one line each. ``top``: the types themselves (a
+    defined type against a defined type), else types met inside them (where a primitive is
+    named by itself)."""
     if isinstance(e, T.FuncType) and isinstance(a, T.FuncType):
+        if a.is_async != e.is_async:
+            # (wasmparser names the actual function first)
+            return (f"expected {'async' if a.is_async else 'sync'} function, found "
+                    f"{'async' if e.is_async else 'sync'} function")
         if len(a.params) != len(e.params):
             return f"expected {len(e.params)} parameters, found {len(a.params)}"
         for (an, at), (en, et) in zip(a.params, e.params, strict=True):
@@ -253,15 +265,15 @@ def _why(a: object, e: object, top: bool) -> str | None:
                 return f"expected parameter named `{en}`, found `{an}`"
             w = _why(at, et, False)
             if w:
-                return f"type mismatch in function parameter `{an}`: {w}"
-        if (a.result is None) != (e.result is None):
-            # (wasmparser's wording: named after the actual type's result)
-            return "expected no result, found one" if a.result is None else \
-                "expected a result, found none"
-        if a.result is not None:
+                return f"type mismatch in function parameter `{an}`\n{w}"
+        if a.result is not None and e.result is not None:
             w = _why(a.result, e.result, False)
             if w:
-                return f"type mismatch with result type: {w}"
+                return f"type mismatch with result type\n{w}"
+        elif a.result is not None:
+            return "expected a result, found none"
+        elif e.result is not None:
+            return "expected no result, found one"
         return None
     if not isinstance(a, T.ValType) or not isinstance(e, T.ValType) or a == e:
         return None
@@ -270,8 +282,9 @@ def _why(a: object, e: object, top: bool) -> str | None:
         return f"expected primitive `{e.kind}` found primitive `{a.kind}`"
     if ep:
         return f"expected primitive, found {a.kind}" if top else f"expected {e.kind}, found {a.kind}"
-    if ap or type(a) is not type(e):
-        return f"expected {e.kind}, found {a.kind}"
+    if ap or type(a) is not type(e) or \
+            isinstance(a, T.ListType) and (a.length is None) != (e.length is None):  # type: ignore[attr-defined]
+        return f"expected {_desc(e)}, found {a.kind}"
     if isinstance(e, T.RecordType):
         assert isinstance(a, T.RecordType)
         if len(a.fields) != len(e.fields):
@@ -281,7 +294,7 @@ def _why(a: object, e: object, top: bool) -> str | None:
                 return f"expected field name `{en}`, found `{an}`"
             w = _why(at, et, False)
             if w:
-                return f"type mismatch in record field `{an}`: {w}"
+                return f"type mismatch in record field `{an}`\n{w}"
     elif isinstance(e, T.VariantType):
         assert isinstance(a, T.VariantType)
         if len(a.cases) != len(e.cases):
@@ -290,12 +303,12 @@ def _why(a: object, e: object, top: bool) -> str | None:
             if an != en:
                 return f"expected case named `{en}`, found `{an}`"
             if ect is not None and act is None:
-                return f"expected case `{en}` to have a type, found none"
+                return f"expected case `{an}` to have a type, found none"
             if ect is None and act is not None:
-                return f"expected case `{en}` to have no type"
+                return f"expected case `{an}` to have no type"
             w = _why(act, ect, False)
             if w:
-                return f"type mismatch in variant case `{an}`: {w}"
+                return f"type mismatch in variant case `{an}`\n{w}"
     elif isinstance(e, T.TupleType):
         assert isinstance(a, T.TupleType)
         if len(a.elems) != len(e.elems):
@@ -303,7 +316,7 @@ def _why(a: object, e: object, top: bool) -> str | None:
         for i, (at, et) in enumerate(zip(a.elems, e.elems, strict=True)):
             w = _why(at, et, False)
             if w:
-                return f"type mismatch in tuple field {i}: {w}"
+                return f"type mismatch in tuple field {i}\n{w}"
     elif isinstance(e, T.FlagsType):
         return "mismatch in flags elements"
     elif isinstance(e, T.EnumType):
@@ -317,95 +330,238 @@ def _why(a: object, e: object, top: bool) -> str | None:
                 return f"expected {part} type, but found none"
             w = _why(apt, ept, False)
             if w:
-                return f"type mismatch in {part} variant: {w}"
-    elif isinstance(e, T.OptionType | T.ListType | T.StreamType | T.FutureType):
-        return _why(getattr(a, "elem", None), e.elem, False)
+                return f"type mismatch in {part} variant\n{w}"
+    elif isinstance(e, T.ListType):
+        assert isinstance(a, T.ListType)
+        if a.length != e.length:
+            return f"expected fixed-length {e.length}, found size {a.length}"
+        return _why(a.elem, e.elem, False)
+    elif isinstance(e, T.OptionType):
+        assert isinstance(a, T.OptionType)
+        return _why(a.elem, e.elem, False)
+    elif isinstance(e, T.MapType):
+        assert isinstance(a, T.MapType)
+        w = _why(a.key, e.key, False)
+        if w:
+            return f"type mismatch in map key\n{w}"
+        w = _why(a.value, e.value, False)
+        if w:
+            return f"type mismatch in map value\n{w}"
+    elif isinstance(e, T.OwnType | T.BorrowType):
+        assert isinstance(a, T.OwnType | T.BorrowType)
+        if a.resource is not e.resource:
+            return "resource types are not the same"
+    elif isinstance(e, T.StreamType | T.FutureType):
+        assert isinstance(a, T.StreamType | T.FutureType)
+        if e.elem is not None and a.elem is None:
+            return f"expected {e.kind} type, but found none"
+        if e.elem is None and a.elem is not None:
+            return f"expected {e.kind} type to not be present"
+        w = _why(a.elem, e.elem, False)
+        if w:
+            return f"type mismatch in {e.kind}\n{w}"
     return None
 
 
+def _any_kind(t: object) -> str:
+    if isinstance(t, T.ResourceType):
+        return "resource"
+    if isinstance(t, T.FuncType):
+        return "func"
+    if isinstance(t, T.InstanceType):
+        return "instance"
+    if isinstance(t, T.ComponentType):
+        return "component"
+    return "defined type"
+
+
+_ANY_FOUND = {"resource": "resource", "func": "func type", "instance": "instance type",
+              "component": "component type", "defined type": "defined type"}
+
+
 def check_subtype(actual: object, expected: object, bind: dict[T.ResourceType, T.ResourceType],
-                  what: str, offset: int | None) -> None:
+                  context: str, offset: int | None) -> None:
     """Check ``actual <: expected``. Abstract resources introduced by ``(sub resource)`` in
     ``expected`` are bound in ``bind`` to the actual resources as they are met (in
-    declaration order), and later uses are compared after that substitution."""
+    declaration order), and later uses are compared after that substitution. A mismatch
+    raises ``context`` followed by wasmparser's reasons, one line each."""
+    why = subtype_why(actual, expected, bind)
+    if why is not None:
+        raise ValidationError(f"{context}\n{why}", offset)
+
+
+def subtype_why(actual: object, expected: object,  # noqa: C901
+                bind: dict[T.ResourceType, T.ResourceType]) -> str | None:
+    """Why ``actual`` is not a subtype of ``expected`` (None: it is); see check_subtype."""
     ea, ee = sort_of(actual), sort_of(expected)
     if ea != ee:
-        raise ValidationError(f"{what}: expected {ee}, found {ea}", offset)
+        return f"expected {ee}, found {ea}"
     if isinstance(expected, T.TypeBound):
         assert isinstance(actual, T.TypeBound)
         if expected.sub_resource:
             if not isinstance(actual.type, T.ResourceType):
-                raise ValidationError(f"{what}: expected resource, found defined type", offset)
+                return f"expected resource, found {_ANY_FOUND[_any_kind(actual.type)]}"
             bind[expected.type] = actual.type  # type: ignore[index]
-            return
+            return None
         exp_t = Subst(bind)(expected.type)
-        if isinstance(exp_t, T.ResourceType) or isinstance(actual.type, T.ResourceType):
-            if exp_t is not actual.type:
-                if isinstance(exp_t, T.ResourceType) and isinstance(actual.type, T.ResourceType):
-                    raise ValidationError(f"{what}: resource types are not the same", offset)
-                raise _mismatch(what, offset)
-            return
-        if isinstance(exp_t, T.InstanceType | T.ComponentType | T.FuncType):
-            check_subtype(actual.type, exp_t, bind, what, offset)
-            return
+        ka, ke = _any_kind(actual.type), _any_kind(exp_t)
+        if ka != ke:
+            return f"expected {ke}, found {_ANY_FOUND[ka]}"
+        if ka == "resource":
+            return None if exp_t is actual.type else "resource types are not the same"
+        if ka != "defined type":
+            return subtype_why(actual.type, exp_t, bind)
         if exp_t != actual.type:
-            raise _mismatch(what, offset, actual.type, exp_t)
-        return
+            return _why(actual.type, exp_t, True) or "type mismatch"
+        return None
     if isinstance(expected, T.FuncType):
         exp_f = Subst(bind)(expected)
         if exp_f != actual:
-            if _resources_differ(actual, exp_f):
-                raise ValidationError(f"{what}: resource types are not the same", offset)
-            raise _mismatch(what, offset, actual, exp_f)
-        return
+            return _why(actual, exp_f, False) or "type mismatch"
+        return None
     if isinstance(expected, T.InstanceType):
         assert isinstance(actual, T.InstanceType)
-        for name, et in expected.exports.items():
+        for name in expected.exports:
             if name not in actual.exports:
-                raise ValidationError(f"{what}: missing expected export `{name}`", offset)
-            check_subtype(actual.exports[name], et, bind, f"instance export `{name}`", offset)
-        return
+                return f"missing expected export `{name}`"
+        for name, et in expected.exports.items():
+            w = subtype_why(actual.exports[name], et, bind)
+            if w is not None:
+                return f"type mismatch in instance export `{name}`\n{w}"
+        return None
     if isinstance(expected, T.ComponentType):
         assert isinstance(actual, T.ComponentType)
         # Imports are contravariant: everything the actual component imports must be
         # offered by the expected one.
         rbind: dict[T.ResourceType, T.ResourceType] = {}
-        for name, at in actual.imports.items():
+        for name in actual.imports:
             if name not in expected.imports:
-                raise ValidationError(f"{what}: missing expected import `{name}`", offset)
-            check_subtype(Subst(bind)(expected.imports[name]), at, rbind,
-                          f"import `{name}`", offset)
-        for name, et in expected.exports.items():
+                return f"missing import named `{name}`"
+        for name, at in actual.imports.items():
+            w = subtype_why(Subst(bind)(expected.imports[name]), at, rbind)
+            if w is not None:
+                return f"type mismatch for import `{name}`\n{w}"
+        for name in expected.exports:
             if name not in actual.exports:
-                raise ValidationError(f"{what}: missing expected export `{name}`", offset)
-            check_subtype(Subst(rbind)(actual.exports[name]), et, bind,
-                          f"export `{name}`", offset)
-        return
+                return f"missing export named `{name}`"
+        for name, et in expected.exports.items():
+            w = subtype_why(Subst(rbind)(actual.exports[name]), et, bind)
+            if w is not None:
+                return f"type mismatch for export `{name}`\n{w}"
+        return None
     if isinstance(expected, T.CoreModuleType):
         assert isinstance(actual, T.CoreModuleType)
-        a_imports = {(m, n): (k, t) for m, n, k, t in actual.imports}
-        e_imports = {(m, n): (k, t) for m, n, k, t in expected.imports}
-        for key, (k, t) in a_imports.items():
-            if key not in e_imports:
-                raise ValidationError(f"{what}: missing expected import `{key[0]}::{key[1]}`",
-                                      offset)
-            if e_imports[key][0] != k or (k == "func" and e_imports[key][1] != t):
-                raise ValidationError(f"{what}: type mismatch in import `{key[0]}::{key[1]}`",
-                                      offset)
-        a_exports = {n: (k, t) for n, k, t in actual.exports}
-        for n, k, t in expected.exports:
-            if n not in a_exports:
-                raise ValidationError(f"{what}: missing expected export `{n}`", offset)
-            if a_exports[n][0] != k or (k == "func" and a_exports[n][1] != t):
-                raise ValidationError(f"{what}: type mismatch in export `{n}`", offset)
-        return
+        return module_why(actual, expected)
     exp_v = Subst(bind)(expected)
     if actual != exp_v:
-        raise _mismatch(what, offset, actual, exp_v)
+        return _why(actual, exp_v, False) or "type mismatch"
+    return None
 
 
-def _resources_differ(a: object, b: object) -> bool:
-    """Heuristic for messages: the two types differ only in resource identity."""
-    ra = free_resources(a)
-    rb = free_resources(b)
-    return bool(ra or rb) and {id(x) for x in ra} != {id(x) for x in rb}
+def module_why(actual: T.CoreModuleType, expected: T.CoreModuleType) -> str | None:
+    """Why core module type ``actual`` is not a subtype of ``expected`` (wasmparser's words):
+    it may import less and export more."""
+    e_imports = {(m, n): (k, t) for m, n, k, t in expected.imports}
+    for m, n, k, t in actual.imports:
+        if (m, n) not in e_imports:
+            return f"missing expected import `{m}::{n}`"
+        ek, et = e_imports[(m, n)]
+        w = core_extern_why(ek, et, k, t)
+        if w is not None:
+            return f"type mismatch in import `{m}::{n}`\n{w}"
+    a_exports = {n: (k, t) for n, k, t in actual.exports}
+    for n, k, t in expected.exports:
+        if n not in a_exports:
+            return f"missing expected export `{n}`"
+        ak, at = a_exports[n]
+        w = core_extern_why(ak, at, k, t)
+        if w is not None:
+            return f"type mismatch in export `{n}`\n{w}"
+    return None
+
+
+def core_functype_text(ft: object) -> str:
+    """A core function type as wasmparser prints it: ``(func (param i32) (result i64))``."""
+    if not isinstance(ft, T.CoreFuncType):
+        return str(ft)
+    out = "(func"
+    if ft.params:
+        out += " (param " + " ".join(ft.params) + ")"
+    if ft.results:
+        out += " (result " + " ".join(ft.results) + ")"
+    return out + ")"
+
+
+_LIMITS = r"(?P<i64> i64)? (?P<min>\d+)(?: (?P<max>\d+))?(?P<shared> shared)?"
+
+
+def parse_core_desc(d: object) -> object:
+    """Turn ``parse_module_header``'s text description of a table, memory or global back
+    into the ``ast`` type, so limits can be compared."""
+    from wasmloop.binary import ast
+
+    if not isinstance(d, str):
+        return d
+    m = re.fullmatch(r"\((?P<kind>memory|table)" + _LIMITS + r"(?: (?P<elem>.*))?\)", d)
+    if m:
+        lim = ast.CoreLimits(min=int(m["min"]), max=None if m["max"] is None else int(m["max"]),
+                             is64=bool(m["i64"]), shared=bool(m["shared"]))
+        if m["kind"] == "memory":
+            return ast.CoreMemoryType(limits=lim)
+        return ast.CoreTableType(elem=m["elem"] or "funcref", limits=lim)
+    m = re.fullmatch(r"\(global (?:\(mut (?P<mt>.*)\)|(?P<t>.*))\)", d)
+    if m:
+        return ast.CoreGlobalType(valtype=m["mt"] or m["t"], mutable=m["mt"] is not None)
+    return d
+
+
+def _limits_ok(actual: Any, expected: Any) -> bool:
+    if actual.min < expected.min:
+        return False
+    if expected.max is not None and (actual.max is None or actual.max > expected.max):
+        return False
+    return True
+
+
+def core_extern_why(akind: str, actual: object, ekind: str,  # noqa: C901
+                    expected: object) -> str | None:
+    """Why a core item of kind ``akind`` and type ``actual`` does not satisfy an import of
+    kind ``ekind`` and type ``expected`` (None: it does), in wasmparser's words."""
+    from wasmloop.binary import ast
+
+    if akind != ekind:
+        return f"expected {ekind}, found {akind}"
+    if akind == "func":
+        if actual != expected:
+            return (f"expected: {core_functype_text(expected)}\n"
+                    f"found:    {core_functype_text(actual)}")
+        return None
+    if akind == "tag":
+        return None if actual == expected else f"expected: {expected}\nfound:    {actual}"
+    a = parse_core_desc(actual)
+    e = parse_core_desc(expected)
+    if isinstance(a, ast.CoreMemoryType) and isinstance(e, ast.CoreMemoryType):
+        if a.limits.shared != e.limits.shared:
+            return "mismatch in the shared flag for memories"
+        if a.limits.is64 != e.limits.is64:
+            return "mismatch in index type used for memories"
+        if a.page_size_log2 != e.page_size_log2:
+            return "mismatch in page size for memories"
+        if not _limits_ok(a.limits, e.limits):
+            return "mismatch in memory limits"
+        return None
+    if isinstance(a, ast.CoreTableType) and isinstance(e, ast.CoreTableType):
+        if a.elem != e.elem:
+            return f"expected table element type {e.elem}, found {a.elem}"
+        if a.limits.shared != e.limits.shared:
+            return "mismatch in the shared flag for tables"
+        if a.limits.is64 != e.limits.is64 or not _limits_ok(a.limits, e.limits):
+            return "mismatch in table limits"
+        return None
+    if isinstance(a, ast.CoreGlobalType) and isinstance(e, ast.CoreGlobalType):
+        if a.mutable != e.mutable:
+            return "global types differ in mutability"
+        if a.valtype != e.valtype:
+            return f"expected global type {e.valtype}, found {a.valtype}"
+        return None
+    return None if a == e else f"expected {ekind} {e}, found {a}"
