@@ -238,7 +238,7 @@ INVALID = {
                     '(import "[method]r.f" (func (param "x" (borrow $r)))))',
                     "first argument called `self`"),
     "ctor_result": ('(component (import "r" (type $r (sub resource))) '
-                    '(import "[constructor]r" (func)))', "should return `(own $T)`"),
+                    '(import "[constructor]r" (func (result u32))))', "should return `(own $T)`"),
     "async_on_sync": (f'(component {CORE_F} (func (canon lift (core func $i "f") async '
                       '(callback (core func $i "cb")))))', "requires an async function type"),
     "lift_sig": (f'(component {CORE_F} (func (param "a" u32) (canon lift (core func $i "f"))))',

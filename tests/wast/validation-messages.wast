@@ -92,3 +92,69 @@
     (type $t (list u8))
     (export "t" (type $t) (type (sub resource))))
   "expected resource, found defined type")
+
+;; Annotated names ([constructor], [method], [static]): "<kind> name `x` is not valid", then
+;; why on the next line, checked in wasmparser's order.
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[method]r.go" (instance)))
+  "import name `[method]r.go` is not valid\nitem is not a func")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[constructor]r" (func)))
+  "import name `[constructor]r` is not valid\nfunction should return one value")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[constructor]r" (func (result u32))))
+  "function should return `(own $T)` or `(result (own $T))`")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[method]r.go" (func)))
+  "import name `[method]r.go` is not valid\nfunction should have at least one argument")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[method]r.go" (func (param "this" (borrow $r)))))
+  "function should have a first argument called `self`")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[method]r.go" (func (param "self" (own $r)))))
+  "function should take a first argument of `(borrow $T)`")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "s" (type $s (sub resource)))
+    (import "[method]r.go" (func (param "self" (borrow $s)))))
+  "import name `[method]r.go` is not valid\nfunction does not match expected resource name `s`")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[static]s.make" (func)))
+  "import name `[static]s.make` is not valid\nstatic resource name is not known in this context")
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "f" (func $f (result (own $r))))
+    (export "[constructor]r" (func $f)))
+  "export name `[constructor]r` is not valid\nresource used in function does not have a name in this context")
+;; The name is judged before it is counted: a bad duplicate reports the bad name.
+(assert_invalid
+  (component
+    (import "r" (type $r (sub resource)))
+    (import "[static]r.a" (func))
+    (import "[static]s.a" (func)))
+  "static resource name is not known in this context")
+;; Valid: each annotation names the resource it uses.
+(component
+  (type (component
+    (import "r" (type $r (sub resource)))
+    (import "[constructor]r" (func (result (result (own $r)))))
+    (import "[method]r.get" (func (param "self" (borrow $r)) (result u32)))
+    (import "[static]r.make" (func (result (own $r))))
+    (export "r2" (type $r2 (sub resource)))
+    (export "[static]r2.make" (func (result (own $r2)))))))

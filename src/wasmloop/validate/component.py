@@ -740,7 +740,6 @@ class _Validator:
     def _check_name(self, s: _Scope, name: str, attributes: tuple[ast.NameAttribute, ...],
                     sort: ast.Sort, ent: object, off: int | None, kind: str) -> None:
         en = N.parse_extern_name(name, off)
-        (s.import_names if kind == "import" else s.export_names).add(name, off)
         seen: set[str] = set()
         for a in attributes:
             if a.kind in seen:
@@ -773,44 +772,47 @@ class _Validator:
                 and isinstance(ent.type, T.ResourceType):
             resources[name] = (ent.type, ent)
         if en.kind in ("constructor", "method", "static"):
-            if not isinstance(ent, T.FuncType):
-                raise ValidationError(f"`{name}` is not a func: annotated names are only "
-                                      "allowed on functions", off)
-            assert en.resource is not None
-            entry = resources.get(en.resource)
-            if entry is None:
-                raise ValidationError(f"resource name `{en.resource}` is not known in this "
-                                      f"context (static resource name is not known in this "
-                                      f"context)", off)
-            r, token = entry
-            if en.kind == "constructor":
-                res = ent.result
-                if isinstance(res, T.ResultType):
-                    res = res.ok
-                if not isinstance(res, T.OwnType):
-                    raise ValidationError(
-                        "function should return `(own $T)` or `(result (own $T))`", off)
-                self._check_named_resource(res, r, token, en.resource, off)
-            elif en.kind == "method":
-                if not ent.params:
-                    raise ValidationError("method should have at least one argument", off)
-                pname, pt = ent.params[0]
-                if pname != "self":
-                    raise ValidationError("method should have a first argument called `self`",
-                                          off)
-                if not isinstance(pt, T.BorrowType):
-                    raise ValidationError(
-                        "method should take a first argument of `(borrow $T)`", off)
-                self._check_named_resource(pt, r, token, en.resource, off)
+            why = self._annotated_why(en, ent, resources)
+            if why is not None:
+                raise ValidationError(f"{kind} name `{name}` is not valid\n{why}", off)
+        (s.import_names if kind == "import" else s.export_names).add(name, off)
 
-    def _check_named_resource(self, h: T.OwnType | T.BorrowType, r: T.ResourceType,
-                              token: object, name: str, off: int | None) -> None:
-        if h.resource is not r:
-            raise ValidationError(f"function does not match expected resource name `{name}`",
-                                  off)
-        if self.handle_tokens.get(id(h)) is not token:
-            raise ValidationError("resource used in function does not have a name in this "
-                                  "context", off)
+    def _annotated_why(self, en: N.ExternName, ent: object,
+                       resources: dict[str, tuple[T.ResourceType, object]]) -> str | None:
+        """Why a ``[constructor]``/``[method]``/``[static]`` name does not fit its item (None:
+        it does), in wasmparser's order and words."""
+        if not isinstance(ent, T.FuncType):
+            return "item is not a func"
+        assert en.resource is not None
+        if en.kind == "static":
+            return None if en.resource in resources else \
+                "static resource name is not known in this context"
+        h: T.ValType | None
+        if en.kind == "constructor":
+            if ent.is_async:
+                return "constructor function cannot be async"
+            if ent.result is None:
+                return "function should return one value"
+            h = ent.result
+            if isinstance(h, T.ResultType):
+                h = h.ok
+            if not isinstance(h, T.OwnType):
+                return "function should return `(own $T)` or `(result (own $T))`"
+        else:
+            if not ent.params:
+                return "function should have at least one argument"
+            pname, h = ent.params[0]
+            if pname != "self":
+                return "function should have a first argument called `self`"
+            if not isinstance(h, T.BorrowType):
+                return "function should take a first argument of `(borrow $T)`"
+        token = self.handle_tokens.get(id(h))
+        for rname, (r, tok) in resources.items():
+            if r is h.resource and tok is token:
+                if rname != en.resource:
+                    return f"function does not match expected resource name `{rname}`"
+                return None
+        return "resource used in function does not have a name in this context"
 
     def extern_decl(self, s: _Scope, name: str, attributes: tuple[ast.NameAttribute, ...],
                     et: ast.ExternType, off: int | None, kind: str) -> object:
