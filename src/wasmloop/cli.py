@@ -306,6 +306,140 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """``wasmloop serve``: see wasmloop.http.serve."""
+    from .http.serve import ServeConfig, parse_addr, serve
+    from .limits import parse_duration
+
+    host, port = parse_addr(args.addr)
+    s_flags: list[str] = []
+    allow_http: list[str] = list(args.allow_http or ())
+    for flag in getattr(args, "wasi_flags", None) or ():
+        rest = []
+        for part in flag.split(","):
+            name, _, value = part.strip().partition("=")
+            if name == "allow-http":
+                if not value:
+                    raise ValueError("-S allow-http needs a value (-S allow-http=HOST[:PORT])")
+                allow_http.append(value)
+            elif name == "max-component-handles":
+                continue        # a limit, in _limit_values
+            else:
+                rest.append(part)
+        if rest:
+            s_flags.append(",".join(rest))
+    wasi = {
+        "args": [args.components[0]], "dirs": args.dirs or [],
+        "readonly_dirs": args.readonly_dirs or [], "envs": args.envs or [],
+        "s_flags": s_flags, "inherit_env": args.inherit_env,
+    }
+    from .wasi.options import config_from_options
+
+    config_from_options(**wasi)     # a bad flag is an error before anything starts
+    limits = _limit_values(args)
+    components: list[str] = []
+    next_app = None
+    for i, c in enumerate(args.components):
+        if not c.endswith((".wasm", ".wat")) and ":" in c and not os.path.exists(c):
+            if i != len(args.components) - 1:
+                raise ValueError(f"`{c}`: a Python ASGI app can only be the last of the chain")
+            next_app = c
+            continue
+        components.append(c)
+    if not components:
+        raise ValueError("serve needs at least one component")
+    headers: list[tuple[str, str]] = []
+    for h in args.headers or ():
+        lines = [h]
+        if h.startswith("@"):
+            with open(h[1:]) as f:
+                lines = [ln for ln in f.read().splitlines() if ln.strip()]
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if not sep or not name.strip():
+                raise ValueError(f"-H {line!r}: expected `name: value`")
+            headers.append((name.strip(), value.strip()))
+    idle: float | None = 1.0
+    if args.idle_instance_timeout is not None:
+        idle = parse_duration(args.idle_instance_timeout)
+    reuse = args.max_instance_reuse_count
+    if args.fresh_instance:
+        reuse = 1
+    cfg = ServeConfig(
+        components=components, host=host, port=port, workers=args.workers, wasi=wasi,
+        features=_features(args), limits=limits,
+        max_instance_reuse=reuse,
+        max_instance_concurrency=args.max_instance_concurrent_reuse_count,
+        idle_instance_timeout=idle, max_concurrent_requests=args.max_concurrent_requests,
+        max_concurrent_connections=args.max_concurrent_connections,
+        headers=headers, allow_http=allow_http,
+        request_limits={k: v for k, v in (
+            ("max_url_length", args.max_url_length), ("max_header_count", args.max_headers),
+            ("max_header_bytes", args.max_header_bytes), ("max_body_size", args.max_body_size),
+        ) if v is not None},
+        log_level="info" if args.verbose else "warning", next_app=next_app,
+    )
+    return serve(cfg)
+
+
+def _add_serve(sub: Any) -> None:
+    from .limits import parse_size
+
+    serve = sub.add_parser(
+        "serve", help="serve a wasi:http component (or a middleware chain) over HTTP",
+        description="Serve HTTP as `wasmtime serve` does, on uvicorn. Several COMPONENTs make "
+        "a middleware chain, outermost first: each one's imported handler is linked to the "
+        "next one's export. The last may be a Python ASGI app given as MODULE:ATTR.")
+    serve.add_argument("components", nargs="+", metavar="COMPONENT")
+    serve.add_argument("--addr", default="127.0.0.1:8080", metavar="SOCKADDR",
+                       help="address to listen on (default 127.0.0.1:8080)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes sharing the socket (default 1)")
+    serve.add_argument("--dir", dest="dirs", action="append", metavar="HOST[::GUEST]",
+                       help="grant a host directory, seen by the guest as GUEST")
+    serve.add_argument("--readonly-dir", dest="readonly_dirs", action="append",
+                       metavar="HOST[::GUEST]", help="grant a host directory, read-only")
+    serve.add_argument("--env", dest="envs", action="append", metavar="NAME[=VALUE]",
+                       help="set a guest environment variable (a bare NAME passes the host's)")
+    serve.add_argument("--inherit-env", action="store_true",
+                       help="pass the whole host environment (-S inherit-env)")
+    serve.add_argument("--allow-http", action="append", metavar="HOST[:PORT]",
+                       help="let the guest send requests to HOST[:PORT] (-S allow-http=…); "
+                       "none by default")
+    serve.add_argument("-H", "--header", dest="headers", action="append", metavar="HEADER",
+                       help="set a request header before the guest sees it (`name: value`, "
+                       "or @FILE with one per line)")
+    serve.add_argument("--max-instance-reuse-count", type=int, metavar="N",
+                       help="requests one instance serves before it is dropped (default 128)")
+    serve.add_argument("--max-instance-concurrent-reuse-count", type=int, metavar="N",
+                       help="requests one instance serves at once (default 16)")
+    serve.add_argument("--fresh-instance", action="store_true",
+                       help="a new instance for every request")
+    serve.add_argument("--idle-instance-timeout", metavar="DUR",
+                       help="how long an idle instance is kept for reuse (default 1s)")
+    serve.add_argument("--max-concurrent-requests", type=int, metavar="N",
+                       help="requests in flight at once; more wait")
+    serve.add_argument("--max-concurrent-connections", type=int, metavar="N",
+                       help="connections at once; more are answered 503")
+    serve.add_argument("--max-url-length", type=int, metavar="BYTES",
+                       help="longest request target (default 65534; longer → 414)")
+    serve.add_argument("--max-headers", type=int, metavar="N",
+                       help="most request header fields (default 100; more → 431)")
+    serve.add_argument("--max-header-bytes", type=parse_size, metavar="BYTES",
+                       help="largest request header section (default 480KiB; larger → 431)")
+    serve.add_argument("--max-body-size", type=parse_size, metavar="BYTES",
+                       help="largest request body (no limit by default; larger → 413)")
+    serve.add_argument("--no-logging-prefix", action="store_true",
+                       help="accepted for Wasmtime's sake (guest output is not prefixed)")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every refusal/error")
+    for flag in ("-O", "-C", "-D"):
+        serve.add_argument(flag, dest=f"ignored_{flag[1]}", action="append",
+                           metavar="KEY=VAL", help=argparse.SUPPRESS)
+    _add_w(serve)
+    _add_limits(serve)
+    serve.set_defaults(func=_cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wasmloop", description="Run WebAssembly components on Python's asyncio loop."
@@ -353,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_w(wast)
     _add_limits(wast)
     wast.set_defaults(func=_cmd_wast)
+    _add_serve(sub)
     return p
 
 
