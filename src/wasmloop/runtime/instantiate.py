@@ -19,7 +19,6 @@ from ..errors import InstantiationError, LinkError, Trap
 from ..types import (
     PRIMITIVES,
     U32,
-    ComponentType,
     CoreFuncType,
     FuncType,
     InstanceType,
@@ -36,7 +35,7 @@ from .task import Task
 if TYPE_CHECKING:
     from ..validate import ComponentInfo, ModuleInfo
 
-__all__ = ["instantiate", "ExportBundle", "FuncABICache"]
+__all__ = ["instantiate", "ExportBundle", "FuncABICache", "ComponentClosure"]
 
 S = ast.Sort
 
@@ -77,6 +76,22 @@ class ExportBundle(dict):  # type: ignore[type-arg]
         self.owner = owner
 
 
+class ComponentClosure:
+    """A component as a runtime value: its validated definition and the instantiation of
+    the component it is nested in (``outer``), whose items its outer aliases refer to. A
+    component nested in a component that is instantiated twice is two closures, each seeing
+    the modules, components and resources of its own instantiation."""
+
+    __slots__ = ("info", "outer")
+
+    def __init__(self, info: ComponentInfo, outer: _Instantiator | None) -> None:
+        self.info = info
+        self.outer = outer
+
+    def __repr__(self) -> str:
+        return f"<ComponentClosure {self.info!r}>"
+
+
 class FuncABICache:
     """FuncABI objects are built once per (function type, static options) for a component
     and shared by every instantiation of it."""
@@ -105,10 +120,13 @@ def instantiate(
     *,
     name: str = "",
     parent: ComponentInstance | None = None,
+    outer: _Instantiator | None = None,
 ) -> ComponentInstance:
-    """Instantiate ``info`` with ``args`` (import name → runtime value) in ``store``."""
+    """Instantiate ``info`` with ``args`` (import name → runtime value) in ``store``;
+    ``outer`` is the instantiation of the component ``info`` is nested in (see
+    ``ComponentClosure``)."""
     inst = ComponentInstance(name or "component", store, parent)
-    _Instantiator(info, args, store, compiled, abis, inst).run()
+    _Instantiator(info, args, store, compiled, abis, inst, outer).run()
     return inst
 
 
@@ -121,8 +139,10 @@ class _Instantiator:
         compiled: Callable[[ModuleInfo], CoreModule],
         abis: FuncABICache,
         inst: ComponentInstance,
+        outer: _Instantiator | None = None,
     ) -> None:
         self.info = info
+        self.outer = outer
         self.args = args
         self.store = store
         self.compiled = compiled
@@ -138,8 +158,6 @@ class _Instantiator:
             if isinstance(t, ResourceType):
                 return self.inst.runtime_resource(t)
             return t
-        if sort is S.COMPONENT:
-            return self.info.components[index]
         return self.spaces[sort][index]
 
     def bind_resource(self, static: Any, runtime: Any, what: str) -> None:
@@ -269,22 +287,23 @@ class _Instantiator:
             self.inst.resources[t] = RuntimeResource(t.name, self.inst, dtor)
 
     def do_NestedComponent(self, pos: int, d: ast.NestedComponent) -> None:
-        pass  # static: info.components holds it
+        self.spaces[S.COMPONENT].append(ComponentClosure(self.info.nested[pos], self))
 
     def do_Instantiate(self, pos: int, d: ast.Instantiate) -> None:
-        child_info = self.info.components[d.component_index]
-        if isinstance(child_info, ComponentType):
-            raise InstantiationError("cannot instantiate an imported component")
+        closure = self.spaces[S.COMPONENT][d.component_index]
+        if not isinstance(closure, ComponentClosure):
+            raise InstantiationError(f"cannot instantiate {closure!r} as a component")
         child_args = {a.name: self.value_of(a.sort, a.index) for a in d.args}
         idx = self.created(pos)
         child = instantiate(
-            child_info,
+            closure.info,
             child_args,
             self.store,
             self.compiled,
             self.abis,
             name=f"{self.inst.name}/instance{idx}",
             parent=self.inst,
+            outer=closure.outer,
         )
         bundle = ExportBundle(child.exports, child)
         self.bind_instance_resources(self.info.instances[idx], bundle, f"instance {idx}")
@@ -300,7 +319,7 @@ class _Instantiator:
         value = bundle[d.name]
         if d.sort is S.TYPE:
             self.bind_resource(self.info.types[self.created(pos)], value, f"alias `{d.name}`")
-        elif d.sort is not S.COMPONENT:
+        else:
             self.spaces[d.sort].append(value)
 
     def do_AliasCoreExport(self, pos: int, d: ast.AliasCoreExport) -> None:
@@ -309,13 +328,25 @@ class _Instantiator:
 
     def do_AliasOuter(self, pos: int, d: ast.AliasOuter) -> None:
         idx = self.created(pos)
-        if d.sort is S.CORE_MODULE:
-            self.spaces[S.CORE_MODULE].append(self.compiled(self.info.core_modules[idx]))
+        target: _Instantiator | None = self
+        for _ in range(d.count):
+            target = target.outer if target is not None else None
+        if d.sort is S.CORE_MODULE or d.sort is S.COMPONENT:
+            if target is None:
+                raise InstantiationError(f"outer alias of a {d.sort.value} without the "
+                                         "instantiation it is defined in")
+            self.spaces[d.sort].append(target.spaces[d.sort][d.index])
         elif d.sort is S.CORE_TYPE:
             self.spaces[S.CORE_TYPE].append(None)
         elif d.sort is S.TYPE:
             t = self.info.types[idx]
             if isinstance(t, ResourceType) and t not in self.inst.resources:
+                # the resource as the enclosing instantiation bound it (lexically: a
+                # component exported and instantiated elsewhere still sees its definer's)
+                outer = target.inst if target is not None else None
+                if outer is not None and t in outer.resources:
+                    self.inst.resources[t] = outer.resources[t]
+                    return
                 p = self.inst.parent
                 while p is not None and t not in p.resources:
                     p = p.parent
@@ -404,6 +435,9 @@ class _Instantiator:
 
     def do_Import(self, pos: int, d: ast.Import) -> None:
         if d.name not in self.args:
+            if d.type.sort is S.TYPE \
+                    and not isinstance(self.info.types[self.created(pos)], ResourceType):
+                return  # an `(eq t)` type import: the type is known, no value is needed
             raise LinkError(f"import `{d.name}` has not been defined")
         value = self.args[d.name]
         sort = d.type.sort
@@ -419,7 +453,8 @@ class _Instantiator:
                 raise LinkError(f"{what}: expected an instance, got {type(value).__name__}")
             self.bind_instance_resources(self.info.instances[self.created(pos)], value, what)
         elif sort is S.COMPONENT:
-            return
+            if not isinstance(value, ComponentClosure):
+                raise LinkError(f"{what}: expected a component, got {type(value).__name__}")
         self.spaces[sort].append(value)
 
     def do_Export(self, pos: int, d: ast.Export) -> None:
@@ -428,7 +463,7 @@ class _Instantiator:
             c = self.info.created[pos]
             if c is not None:
                 self.bind_resource(self.info.types[c[1]], value, f"export `{d.name}`")
-        elif d.sort is not S.COMPONENT:
+        else:
             self.spaces[d.sort].append(value)
         if isinstance(value, LiftedFunc) and not value.name:
             value.name = d.name
