@@ -125,6 +125,35 @@ def test_module_imports_exports(engine: CoreEngine) -> None:
     assert hash(FuncType((I32,), ())) == hash(FuncType(("i32",), ()))
 
 
+def test_capi_layouts_match_wasmtime_py() -> None:
+    """_capi loads libwasmtime itself (not through wasmtime-py) and hard-codes the C API's
+    layouts: they must be those wasmtime-py declares, and the library the same one."""
+    import ctypes
+
+    import wasmtime._bindings as b
+
+    from wasmloop.engine import _capi
+
+    assert _capi.VAL_SIZE == ctypes.sizeof(b.wasmtime_val_t)
+    assert _capi.VAL_PAYLOAD == b.wasmtime_val_t.of.offset
+    assert _capi.RAW_SIZE == ctypes.sizeof(b.wasmtime_val_raw_t)
+    assert _capi.EXTERN_SIZE == ctypes.sizeof(b.wasmtime_extern_t)
+    assert _capi.EXTERN_PAYLOAD == b.wasmtime_extern_t.of.offset
+    assert _capi.FUNC_SIZE == ctypes.sizeof(b.wasmtime_func_t)
+    assert _capi.INSTANCE_SIZE == ctypes.sizeof(b.wasmtime_instance_t)
+    assert _capi.CONT_SIZE == ctypes.sizeof(b.wasmtime_async_continuation_t)
+    assert _capi.dll._handle == b.dll._handle
+
+
+def test_run_path_does_not_import_wasmtime_py() -> None:
+    """Importing wasmtime-py (its whole ctypes surface) is not needed to load a component."""
+    code = ("import sys, wasmloop, wasmloop.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'wasmtime'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_value_kinds(store: Store, basic: CoreInstance) -> None:
     ex = basic.exports
     assert store.call(ex["add"], (-1, 0)) == (0xFFFFFFFF,)  # unsigned convention

@@ -87,3 +87,48 @@ def test_the_cache_is_kept_under_its_size_bound_oldest_first(tmp_path: Path) -> 
     assert sum(f.stat().st_size for f in entries) <= e.cache_max_bytes
     assert first not in entries and not first.with_suffix(".sha256").exists()
     assert len(entries) >= 2
+    assert not first.with_suffix(".types").exists()
+
+
+def _types_of(m) -> tuple:
+    return m.imports, m.exports, {n: m.export_type(n) for n, _k, _t in m.exports}
+
+
+def test_module_types_are_kept_beside_the_module(tmp_path: Path, monkeypatch) -> None:
+    """A warm load reads the module's import/export types from the cache, not the C API."""
+    from wasmloop.engine import _capi
+
+    wasm = _module(200)
+    m1 = CoreEngine(cache_dir=tmp_path).compile(wasm)
+    (entry,) = tmp_path.rglob("*.cwasm")
+    tfile = entry.with_suffix(".types")
+    assert tfile.is_file() and tfile.stat().st_mode & 0o077 == 0
+    calls = []
+    real = _capi.module_types
+    monkeypatch.setattr(_capi, "module_types", lambda p: calls.append(p) or real(p))
+    m2 = CoreEngine(cache_dir=tmp_path).compile(wasm)
+    assert m2.from_cache and not calls
+    assert _types_of(m2) == _types_of(m1)
+    assert m2.export_type("nope") is None
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "wrong-shape", "writable"])
+def test_bad_kept_types_are_read_again(tmp_path: Path, damage: str) -> None:
+    import marshal
+
+    wasm = _module(201)
+    m1 = CoreEngine(cache_dir=tmp_path).compile(wasm)
+    (entry,) = tmp_path.rglob("*.cwasm")
+    tfile = entry.with_suffix(".types")
+    if damage == "missing":
+        tfile.unlink()
+    elif damage == "garbage":
+        tfile.write_bytes(b"\x00garbage")
+    elif damage == "wrong-shape":
+        tfile.write_bytes(marshal.dumps((1, [("a",)], [])))
+    else:
+        tfile.chmod(0o666)
+    m2 = CoreEngine(cache_dir=tmp_path).compile(wasm)
+    assert m2.from_cache and _types_of(m2) == _types_of(m1)
+    if damage == "missing":  # an entry from before types were kept: they are added
+        assert tfile.is_file()

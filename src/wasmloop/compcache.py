@@ -22,7 +22,6 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -264,6 +263,8 @@ class ComponentCache:
         head = _MAGIC + key.encode() + hashlib.sha256(payload).digest()
         if not (_private_dir(self.directory) and _private_dir(path.parent)):
             return False
+        import tempfile  # only when writing: not imported on a warm start
+
         try:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
         except OSError:

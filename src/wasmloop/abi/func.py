@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from wasmloop import types as T
@@ -134,8 +135,16 @@ def _arity_error(what: str, n: int, got: Sequence[Any]) -> TypeError:
     return TypeError(f"expected {n} {what}, got {len(got)}")
 
 
+#: Compiled sources by text: a component's functions share a few dozen shapes (one code
+#: object each; every function made from it has its own namespace).
+_CODE: dict[str, CodeType] = {}
+
+
 def _gen(name: str, src: str, ns: dict[str, Any]) -> Callable[..., Any]:
-    exec(compile(src, f"<wasmloop.abi {name}>", "exec"), ns)  # noqa: S102
+    code = _CODE.get(src)
+    if code is None:
+        code = _CODE[src] = compile(src, f"<wasmloop.abi {name}>", "exec")
+    exec(code, ns)  # noqa: S102
     return ns[name]  # type: ignore[no-any-return]
 
 

@@ -15,15 +15,48 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import struct
+import sys
 from collections import OrderedDict
 from typing import Any
 
-import wasmtime._bindings as _b
-
 from .. import errors
 
-dll = _b.dll
+
+def _wasmtime_library() -> tuple[Any, str]:
+    """wasmtime-py's bundled ``libwasmtime`` (the ctypes library) and the wasmtime-py package
+    directory.
+
+    Importing ``wasmtime`` declares the whole C API through ctypes and costs as much as the
+    rest of a warm ``wasmloop run``: the library is loaded from the package directory
+    directly (the same file, so the same handle, that wasmtime-py loads), and only where that
+    layout is not found does this fall back to ``wasmtime._bindings``."""
+    ffi = sys.modules.get("wasmtime._ffi")
+    if ffi is not None:
+        return ffi.dll, os.path.dirname(ffi.__file__)
+    try:
+        from importlib.util import find_spec
+
+        spec = find_spec("wasmtime")
+        locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+        machine = {"AMD64": "x86_64", "arm64": "aarch64", "ARM64": "aarch64"}.get(
+            os.uname().machine, os.uname().machine)
+        plat = "android" if hasattr(sys, "getandroidapilevel") else sys.platform
+        libname = {"linux": "_libwasmtime.so", "android": "_libwasmtime.so",
+                   "darwin": "_libwasmtime.dylib"}[plat]
+        for loc in locations:
+            path = os.path.join(loc, f"{plat}-{machine}", libname)
+            if os.path.isfile(path):
+                return ctypes.cdll.LoadLibrary(path), loc
+    except (AttributeError, KeyError, ImportError, ValueError, OSError):
+        pass
+    import wasmtime._bindings as _b  # Windows, or a layout this does not know
+
+    return _b.dll, os.path.dirname(_b.__file__)
+
+
+dll, PACKAGE_DIR = _wasmtime_library()
 
 _P = ctypes.c_void_p
 _SZ = ctypes.c_size_t
@@ -42,16 +75,16 @@ def _fn(name: str, restype: Any, *argtypes: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 # Constants and layouts (checked against the bindings' structures at import time)
 
-VAL_SIZE = ctypes.sizeof(_b.wasmtime_val_t)  # 32: kind at 0, payload at 8
-VAL_PAYLOAD = _b.wasmtime_val_t.of.offset  # 8
-RAW_SIZE = ctypes.sizeof(_b.wasmtime_val_raw_t)  # 16
-EXTERN_SIZE = ctypes.sizeof(_b.wasmtime_extern_t)  # 32
-EXTERN_PAYLOAD = _b.wasmtime_extern_t.of.offset  # 8
-FUNC_SIZE = ctypes.sizeof(_b.wasmtime_func_t)  # 16
-INSTANCE_SIZE = ctypes.sizeof(_b.wasmtime_instance_t)
-CONT_SIZE = ctypes.sizeof(_b.wasmtime_async_continuation_t)  # 3 pointers
-assert VAL_SIZE == 32 and VAL_PAYLOAD == 8 and RAW_SIZE == 16 and CONT_SIZE == 24
-assert EXTERN_PAYLOAD == 8 and EXTERN_SIZE == 32 and FUNC_SIZE == 16
+# The C API's layouts on 64-bit targets; tests/test_engine.py checks them against the
+# structures wasmtime-py declares (``wasmtime._bindings``).
+VAL_SIZE = 32  # wasmtime_val_t: kind at 0, payload at 8
+VAL_PAYLOAD = 8
+RAW_SIZE = 16  # wasmtime_val_raw_t
+EXTERN_SIZE = 32  # wasmtime_extern_t: kind at 0, payload at 8
+EXTERN_PAYLOAD = 8
+FUNC_SIZE = 16  # wasmtime_func_t
+INSTANCE_SIZE = 16  # wasmtime_instance_t
+CONT_SIZE = 24  # wasmtime_async_continuation_t: 3 pointers
 
 # wasmtime_valkind_t
 WT_I32, WT_I64, WT_F32, WT_F64, WT_V128, WT_FUNCREF, WT_EXTERNREF = 0, 1, 2, 3, 4, 5, 6
@@ -354,7 +387,12 @@ def _memorytype_info(mt: int) -> tuple[int, int | None, bool, bool]:
     )
 
 
-def module_types(module: int) -> tuple[list[tuple[str, str, str, Any]], list[tuple[str, str, Any]]]:
+#: A module's imports [(module, name, kind, info)] and exports [(name, kind, info)]: plain
+#: tuples of str/int/bool/None (``externtype_info``), so they can be kept on disk as they are.
+ModuleTypes = tuple[list[tuple[str, str, str, Any]], list[tuple[str, str, Any]]]
+
+
+def module_types(module: int) -> ModuleTypes:
     vec = Buffer(16)
     imports: list[tuple[str, str, str, Any]] = []
     wasmtime_module_imports(module, vec.addr)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,10 @@ _wasmtime_version: str | None = None
 
 
 def wasmtime_version() -> str:
+    """wasmtime-py's version (it names the wasmtime release it bundles)."""
     global _wasmtime_version
+    if _wasmtime_version is None:
+        _wasmtime_version = _dist_info_version()
     if _wasmtime_version is None:
         try:
             from importlib.metadata import version
@@ -36,6 +39,19 @@ def wasmtime_version() -> str:
         except Exception:  # noqa: BLE001
             _wasmtime_version = "unknown"
     return _wasmtime_version
+
+
+def _dist_info_version() -> str | None:
+    """The version in the name of the one ``wasmtime-<version>.dist-info`` beside the package
+    directory the library was loaded from, if there is exactly one: importing
+    ``importlib.metadata`` costs more than the rest of starting an engine."""
+    try:
+        names = os.listdir(os.path.dirname(_capi.PACKAGE_DIR))
+    except OSError:
+        return None
+    found = [n[len("wasmtime-"):-len(".dist-info")] for n in names
+             if n.startswith("wasmtime-") and n.endswith(".dist-info")]
+    return found[0] if len(found) == 1 and found[0] else None
 
 
 _UNSET: Any = object()
@@ -157,16 +173,26 @@ class CoreEngine:
             path = self.cache_dir / key[:2] / f"{key}.cwasm"
             ptr = self._load_cached(path)
             from_cache = bool(ptr)
+        types = None
         if not ptr:
             ptr, msg = _capi.module_new(self._ptr, data)
             if not ptr:
                 raise errors.ValidationError(msg or "invalid module")
             self.stats["compiled"] += 1
             if path is not None:
-                self._store_cached(path, ptr)
+                types = _capi.module_types(ptr)
+                self._store_cached(path, ptr, types)
         else:
             self.stats["cache_hits"] += 1
-        module = CoreModule(self, ptr, digest, from_cache)
+            assert path is not None
+            types = _load_types(path)
+            if types is None:  # an entry written before types were kept beside it
+                types = _capi.module_types(ptr)
+                try:
+                    _atomic_write(path.with_suffix(".types"), _dump_types(types))
+                except OSError:
+                    pass
+        module = CoreModule(self, ptr, digest, from_cache, types)
         self._modules[digest] = module
         return module
 
@@ -216,7 +242,7 @@ class CoreEngine:
                 pass
         return ptr
 
-    def _store_cached(self, path: Path, module_ptr: int) -> None:
+    def _store_cached(self, path: Path, module_ptr: int, types: _capi.ModuleTypes) -> None:
         try:
             ser = _capi.Serialized(module_ptr)
         except errors.WasmloopError:
@@ -226,6 +252,7 @@ class CoreEngine:
                 self.stats["cache_errors"] += 1
                 return
             digest = hashlib.sha256(ser.view).hexdigest()
+            _atomic_write(path.with_suffix(".types"), _dump_types(types))
             _atomic_write(path, ser.view)
             _atomic_write(path.with_suffix(".sha256"), f"{digest} {len(ser.view)}".encode())
             _evict(path.parent.parent, self.cache_max_bytes)
@@ -287,7 +314,7 @@ def _evict(root: Path, max_bytes: int) -> None:
     for _t, size, f in entries:
         if total <= max_bytes * 3 // 4:
             break
-        for victim in (f, f.with_suffix(".sha256")):
+        for victim in (f, f.with_suffix(".sha256"), f.with_suffix(".types")):
             try:
                 victim.unlink()
             except OSError:
@@ -295,7 +322,38 @@ def _evict(root: Path, max_bytes: int) -> None:
         total -= size
 
 
+#: The layout of a ``.types`` file (a ``marshal`` of ``(_TYPES_FORMAT, imports, exports)``).
+_TYPES_FORMAT = 1
+
+
+def _dump_types(types: _capi.ModuleTypes) -> bytes:
+    return marshal.dumps((_TYPES_FORMAT, *types))
+
+
+def _load_types(path: Path) -> _capi.ModuleTypes | None:
+    """The import and export types kept beside a cached module (``_capi.module_types`` of
+    it), or None. Reading thousands of them through the C API costs more than loading the
+    module; they live in the same private directory, written by us, so a plain ``marshal``
+    of tuples is enough (anything unexpected is a miss)."""
+    tpath = path.with_suffix(".types")
+    if not _private(tpath):
+        return None
+    try:
+        with open(tpath, "rb") as f:
+            value = marshal.loads(f.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if (type(value) is tuple and len(value) == 3 and value[0] == _TYPES_FORMAT
+            and type(value[1]) is list and type(value[2]) is list
+            and all(type(i) is tuple and len(i) == 4 for i in value[1])
+            and all(type(e) is tuple and len(e) == 3 for e in value[2])):
+        return value[1], value[2]
+    return None
+
+
 def _atomic_write(path: Path, data: Any) -> None:
+    import tempfile  # only when writing: not imported on a warm start
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -314,19 +372,32 @@ class CoreModule:
     [(name, kind, type)]; kind is "func", "table", "memory", "global" or "tag"; type is a
     FuncType, TableType, MemoryType, GlobalType or TagType."""
 
-    def __init__(self, engine: CoreEngine, ptr: int, digest: str, from_cache: bool) -> None:
+    def __init__(self, engine: CoreEngine, ptr: int, digest: str, from_cache: bool,
+                 types: _capi.ModuleTypes | None = None) -> None:
         self.engine = engine
         self._ptr = ptr
         self.sha256 = digest
         self.from_cache = from_cache
-        imports, exports = _capi.module_types(ptr)
+        imports, exports = types if types is not None else _capi.module_types(ptr)
         self.imports: list[tuple[str, str, str, Any]] = [
             (m, n, k, extern_type(k, info)) for m, n, k, info in imports
         ]
-        self.exports: list[tuple[str, str, Any]] = [
-            (n, k, extern_type(k, info)) for n, k, info in exports
-        ]
-        self._export_types = {n: t for n, _k, t in self.exports}
+        self._raw_exports = exports
+        self._exports: list[tuple[str, str, Any]] | None = None
+        #: Export name → (kind, C API info): types are made on first use (``export_type``),
+        #: as a module such as an interpreter's exports thousands a component never uses.
+        self._export_kinds: dict[str, tuple[str, Any]] = {n: (k, i) for n, k, i in exports}
+
+    @property
+    def exports(self) -> list[tuple[str, str, Any]]:
+        if self._exports is None:
+            self._exports = [(n, k, extern_type(k, info)) for n, k, info in self._raw_exports]
+        return self._exports
+
+    def export_type(self, name: str) -> Any:
+        """The type of export ``name`` (None if there is no such export)."""
+        ki = self._export_kinds.get(name)
+        return None if ki is None else extern_type(*ki)
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", 0)

@@ -736,7 +736,7 @@ class CoreInstance:
             return None
         kind = ext.mv[0]
         if kind == _capi.EXT_FUNC:
-            return CoreFunc(self.store, ext, self.module._export_types.get(name))
+            return CoreFunc(self.store, ext, self.module.export_type(name))
         cls = _EXTERN_CLASSES.get(kind)
         if cls is None:
             return None  # shared memories: not supported yet
@@ -760,7 +760,7 @@ class CoreExports(Mapping[str, "Extern"]):
     def __init__(self, inst: CoreInstance) -> None:
         self._inst = inst
         self._cache: dict[str, Extern] = {}
-        self._names = inst.module._export_types
+        self._names = inst.module._export_kinds
 
     def __getitem__(self, name: str) -> Extern:
         v = self._cache.get(name)
