@@ -178,7 +178,7 @@ def task_return(env: BuiltinEnv) -> Built:
                 or encoding != func.abi.opts.string_encoding:
             raise Trap("invalid `task.return` signature and/or options for current task")
         cx = CallContext(inst, memory, func.realloc_func, task)
-        task.return_(func.abi.lift_task_return(cx, core_args))
+        task.return_(func.results_abi(task).lift_task_return(cx, core_args))
 
     return handler, False
 

@@ -225,7 +225,10 @@ class ComponentFunc:
         on_fail: OnFail,
         caller: Thread | None,
         sync: bool,
+        from_guest: bool = False,
     ) -> OnCancel:
+        """Start a call; ``from_guest``: the caller is a component's ``canon lower`` (which
+        stores string results as the spec transcodes them from this function's encoding)."""
         raise NotImplementedError
 
     #: True if a call can never block the calling guest (lets ``canon lower`` use the engine's
@@ -260,6 +263,7 @@ class HostFunc(ComponentFunc):
         on_fail: OnFail,
         caller: Thread | None,
         sync: bool,
+        from_guest: bool = False,
     ) -> OnCancel:
         r = self.fn(*on_start())
         if not inspect.iscoroutine(r):
@@ -292,6 +296,7 @@ class LiftedFunc(ComponentFunc):
         "inst",
         "core_func",
         "abi",
+        "abi_keep",
         "memory",
         "realloc_func",
         "post_return",
@@ -315,11 +320,15 @@ class LiftedFunc(ComponentFunc):
         *,
         is_async_lift: bool = False,
         callback: CoreFunc | None = None,
+        abi_keep: FuncABI | None = None,
     ) -> None:
         self.inst = inst
         self.core_func = core_func
         self.type = ft
         self.abi = abi
+        #: ``abi`` lifting strings as ``EncodedStr`` (results for a guest caller; None when
+        #: no result holds a string).
+        self.abi_keep = abi_keep
         self.memory = memory
         self.realloc_func = realloc_func
         self.post_return = post_return
@@ -343,6 +352,7 @@ class LiftedFunc(ComponentFunc):
         on_fail: OnFail,
         caller: Thread | None,
         sync: bool,
+        from_guest: bool = False,
     ) -> OnCancel:
         inst = self.inst
         if inst._poison[0]:
@@ -351,6 +361,8 @@ class LiftedFunc(ComponentFunc):
             self.type, inst, self.is_async_lift, self.needs_exclusive, on_start, on_resolve, on_fail
         )
         task.func = self
+        if from_guest and self.abi_keep is not None:
+            task.keep_strings = True
         thread = Thread(task, inst, caller.chain if (sync and caller is not None) else None)
         task.implicit_thread = thread
         if self.sync_fast_path:
@@ -412,7 +424,7 @@ class LiftedFunc(ComponentFunc):
                 # It blocked: hand the rest to a thread body like any other call.
                 thread.body = self._finish_sync_later(task, thread, cx, fut)
                 return (False, task)
-            result = self._lift_results(cx, fut.result())
+            result = self._lift_results(cx, fut.result(), task)
             if task.num_borrows:
                 raise Trap("borrow handles still remain at the end of the call")
         except BaseException as e:
@@ -531,15 +543,21 @@ class LiftedFunc(ComponentFunc):
 
     def _epilogue_sync(self, task: Task, thread: Thread, cx: CallContext, fut: Any) -> None:
         inst = self.inst
-        task.return_(self._lift_results(cx, fut.result()))
+        task.return_(self._lift_results(cx, fut.result(), task))
         inst.release_exclusive()
         task.unregister_thread(thread)
 
-    def _lift_results(self, cx: CallContext, flat_results: Sequence[Any]) -> Any:
+    def results_abi(self, task: Task) -> FuncABI:
+        """The ABI that lifts ``task``'s results: keeping string encodings for a guest
+        caller."""
+        keep = self.abi_keep
+        return keep if keep is not None and task.keep_strings else self.abi
+
+    def _lift_results(self, cx: CallContext, flat_results: Sequence[Any], task: Task) -> Any:
         """Lift a synchronous lift's results, then run post-return — before the result is
         delivered, so a trap in post-return fails the call (as in Wasmtime) rather than
         arriving after the caller has moved on."""
-        result = self.abi.lift_results(cx, flat_results)
+        result = self.results_abi(task).lift_results(cx, flat_results)
         post_return = self.post_return
         if post_return is not None:
             inst = self.inst
@@ -607,7 +625,7 @@ class LiftedFunc(ComponentFunc):
                 yield
             flat_results = fut.result()
             if not self.is_async_lift:
-                task.return_(self._lift_results(cx, flat_results))
+                task.return_(self._lift_results(cx, flat_results, task))
             elif self.callback is not None:
                 yield from self._callback_loop(task, thread, flat_results[0])
                 holds_exclusive = inst.exclusive_thread is thread
@@ -819,7 +837,7 @@ def lower_import(
                 return
             subtask.resolve(Subtask.State.RETURNED, flat)
 
-        subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, True)
+        subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, True, True)
 
         def finish(_cancelled: bool) -> Any:
             subtask.waiter = None
@@ -892,7 +910,7 @@ def lower_import_async(
             subtask.error = e
             inst.poison(e)
 
-        subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, False)
+        subtask.on_cancel = callee.call(on_start, on_resolve, on_fail, thread, False, True)
         if subtask.error is not None:
             raise _as_trap(subtask.error)
         if subtask.resolved():

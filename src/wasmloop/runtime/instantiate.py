@@ -18,12 +18,20 @@ from ..engine import FuncType as CoreSig
 from ..errors import InstantiationError, LinkError, Trap
 from ..types import (
     PRIMITIVES,
+    STRING,
     U32,
     CoreFuncType,
     FuncType,
     InstanceType,
+    ListType,
+    MapType,
+    OptionType,
+    RecordType,
     ResourceType,
+    ResultType,
+    TupleType,
     TypeBound,
+    VariantType,
 )
 from . import asyncvalues, canon
 from . import thread as _thread
@@ -97,14 +105,35 @@ class FuncABICache:
     and shared by every instantiation of it."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[FuncType, CanonOpts], FuncABI] = {}
+        self._cache: dict[tuple[FuncType, CanonOpts, bool], FuncABI] = {}
 
-    def get(self, ft: FuncType, opts: CanonOpts) -> FuncABI:
-        key = (ft, opts)
+    def get(self, ft: FuncType, opts: CanonOpts, keep_strings: bool = False) -> FuncABI:
+        """``keep_strings``: lifted strings remember their source encoding (for values on
+        their way to another component, which stores them as the spec transcodes)."""
+        key = (ft, opts, keep_strings)
         abi = self._cache.get(key)
         if abi is None:
-            abi = self._cache[key] = FuncABI(ft, opts)
+            abi = self._cache[key] = FuncABI(ft, opts, keep_string_encoding=keep_strings)
         return abi
+
+
+def _has_string(t: Any) -> bool:
+    """True if the value type ``t`` holds a string outside a stream or future."""
+    if t is None or t is STRING:
+        return t is STRING
+    if isinstance(t, ListType | OptionType):
+        return _has_string(t.elem)
+    if isinstance(t, RecordType):
+        return any(_has_string(f) for _, f in t.fields)
+    if isinstance(t, TupleType):
+        return any(_has_string(e) for e in t.elems)
+    if isinstance(t, VariantType):
+        return any(_has_string(c) for _, c in t.cases)
+    if isinstance(t, ResultType):
+        return _has_string(t.ok) or _has_string(t.err)
+    if isinstance(t, MapType):
+        return _has_string(t.key) or _has_string(t.value)
+    return False
 
 
 def _core_sig(t: CoreFuncType) -> CoreSig:
@@ -362,9 +391,10 @@ class _Instantiator:
         if o is not None and o.callback is not None:
             callback = self.spaces[S.CORE_FUNC][o.callback]
         core_func = self.spaces[S.CORE_FUNC][d.core_func]
+        keep = self.abis.get(ft, static, True) if _has_string(ft.result) else None
         self.spaces[S.FUNC].append(
             LiftedFunc(self.inst, core_func, ft, self.abis.get(ft, static), memory, realloc, post,
-                       is_async_lift=is_async, callback=callback)
+                       is_async_lift=is_async, callback=callback, abi_keep=keep)
         )
 
     def do_CanonLower(self, pos: int, d: ast.CanonLower) -> None:
@@ -372,7 +402,10 @@ class _Instantiator:
         ft = self.info.funcs[d.func]
         static, memory, realloc, _ = self.opts(pos)
         o = self.info.canon_opts.get(pos)
-        abi = self.abis.get(ft, static)
+        # Arguments for another component keep their encoding: it transcodes them as the spec
+        # does (every realloc, the shrinking one included), as Wasmtime's adapters do.
+        to_guest = isinstance(callee, LiftedFunc) and any(_has_string(t) for _, t in ft.params)
+        abi = self.abis.get(ft, static, to_guest)
         if isinstance(callee, LiftedFunc) and callee.inst is self.inst:
             # Lowering the instance's own lifted function: every call would re-enter the
             # instance, which Wasmtime 49 traps (the spec's entering set would be empty).

@@ -68,6 +68,9 @@ class Task:
     exited = False
     error: BaseException | None = None
     exit_callbacks: list[Callable[[Task], None]] | tuple[()] = ()
+    #: The caller is another component: strings in the results keep their source encoding
+    #: (``abi.strings.EncodedStr``), so the caller stores them as the spec transcodes.
+    keep_strings = False
 
     def __init__(
         self,
