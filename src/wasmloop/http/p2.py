@@ -89,8 +89,10 @@ PIPE_LIMIT = 256 * 1024
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*\Z")
-_PATH_BAD = re.compile(r"[\x00-\x20\x7f-\U0010ffff#]")
+_SCHEME = re.compile(r"[A-Za-z0-9+\-.]{0,64}\Z")   # what the http crate's Scheme takes
+# what the http crate's PathAndQuery refuses before the `#` (the fragment is not checked)
+_PATH_BAD = re.compile(r"[\x00-\x20\x7f<>`]")
+_QUERY_BAD = re.compile(r"[\x00-\x20\x7f<>\"]")
 _AUTH_BAD = re.compile(r"[\x00-\x20\x7f-\U0010ffff/?#\\\"<>^`{|}]")
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
@@ -159,6 +161,16 @@ def _scheme_of(v: Any) -> str | None:
     return low if low in ("http", "https") else s
 
 
+def _valid_path(p: str) -> bool:
+    """A path-with-query as Wasmtime's ``set-path-with-query`` takes it."""
+    if not p:
+        return True
+    if p[0] not in "/?":
+        return False
+    path, _, query = p.partition("#")[0].partition("?")
+    return not _PATH_BAD.search(path) and not _QUERY_BAD.search(query)
+
+
 def _valid_authority(a: str) -> bool:
     if not a or _AUTH_BAD.search(a):
         return False
@@ -199,8 +211,10 @@ def _value(name: str, value: Any) -> bytes:
     v = bytes(value)
     if _BAD_VALUE.search(v):
         raise _HeaderError("invalid-syntax")
-    if name == "content-length" and (not v or not v.isdigit() or int(v) >= 1 << 64):
-        raise _HeaderError("invalid-syntax")
+    if name == "content-length":
+        if not v or not v.isdigit() or int(v) >= 1 << 64:
+            raise _HeaderError("invalid-syntax")
+        return str(int(v)).encode()     # stored as the number, as Wasmtime does
     return v
 
 
@@ -463,31 +477,23 @@ async def _quietly(aw: Awaitable[Any]) -> None:
         await aw
 
 
-class _BodyInputStream(io.InputStream):
-    """The ``input-stream`` of an incoming body: a child of that body."""
-
-    __slots__ = ("_owner",)
-
-    def __init__(self, backend: Any, owner: IncomingBody) -> None:
-        super().__init__(backend)
-        owner._children += 1
-        self._owner: IncomingBody | None = owner
-
-    def drop(self) -> None:
-        super().drop()
-        owner, self._owner = self._owner, None
-        if owner is not None:
-            owner._children -= 1
+def _check_child(stream: io.InputStream | io.OutputStream | None, what: str) -> None:
+    """Trap if ``stream`` (a body's child) is still alive, as Wasmtime's resource table
+    does when a parent goes first."""
+    if stream is not None and not stream._dropped:
+        raise HttpTrap(f"cannot {what}: resource has children (its "
+                       f"{'input' if isinstance(stream, io.InputStream) else 'output'}"
+                       "-stream is still alive)")
 
 
-class IncomingBody(io._Parent):
+class IncomingBody:
     """``incoming-body``: the body of an incoming request or response."""
 
-    __slots__ = ("_src", "_stream_taken", "_finished", "__weakref__")
+    __slots__ = ("_src", "_stream", "_stream_taken", "_finished", "__weakref__")
 
     def __init__(self, src: _ModelBody) -> None:
-        super().__init__()
         self._src = src
+        self._stream: io.InputStream | None = None
         self._stream_taken = False
         self._finished = False
 
@@ -495,16 +501,17 @@ class IncomingBody(io._Parent):
         if self._stream_taken:
             return Err(None)
         self._stream_taken = True
-        return Ok(_BodyInputStream(self._src, self))
+        self._stream = io.InputStream(self._src)
+        return Ok(self._stream)
 
     @staticmethod
     def finish(this: IncomingBody) -> FutureTrailers:
-        this._check_no_children("incoming-body")
+        _check_child(this._stream, "finish the incoming-body")
         this._finished = True
         return FutureTrailers(this._src)
 
     def drop(self) -> None:
-        self._check_no_children("incoming-body")
+        _check_child(self._stream, "drop the incoming-body")
         if not self._finished:
             self._finished = True
             self._src.abandon()
@@ -766,30 +773,12 @@ class _PipeTrailers:
         pass
 
 
-class _BodyOutputStream(io.OutputStream):
-    """The ``output-stream`` of an outgoing body: a child of that body."""
-
-    __slots__ = ("_owner",)
-
-    def __init__(self, backend: Any, owner: OutgoingBody) -> None:
-        super().__init__(backend)
-        owner._children += 1
-        self._owner: OutgoingBody | None = owner
-
-    def drop(self) -> None:
-        super().drop()
-        owner, self._owner = self._owner, None
-        if owner is not None:
-            owner._children -= 1
-
-
-class OutgoingBody(io._Parent):
+class OutgoingBody:
     """``outgoing-body``: the body of an outgoing request or response."""
 
     __slots__ = ("pipe", "_stream_taken", "_done", "__weakref__")
 
     def __init__(self, pipe: _Pipe) -> None:
-        super().__init__()
         self.pipe = pipe
         self._stream_taken = False
         self._done = False
@@ -799,14 +788,14 @@ class OutgoingBody(io._Parent):
             return Err(None)
         self._stream_taken = True
         p = self.pipe
-        s = _BodyOutputStream(p, self)
+        s = io.OutputStream(p)
         p.stream = s
         p.stream_closed = False
         return Ok(s)
 
     @staticmethod
     async def finish(this: OutgoingBody, trailers: Fields | None) -> Any:
-        this._check_no_children("outgoing-body")
+        _check_child(this.pipe.stream, "finish the outgoing-body")
         this._done = True
         p = this.pipe
         pairs = trailers.pairs() if trailers is not None else None
@@ -821,7 +810,7 @@ class OutgoingBody(io._Parent):
         return Ok(None)
 
     def drop(self) -> None:
-        self._check_no_children("outgoing-body")
+        _check_child(self.pipe.stream, "drop the outgoing-body")
         if not self._done:
             self._done = True
             self.pipe.fail(model.HttpErrorCode("HTTP-protocol-error"))
@@ -933,7 +922,7 @@ class OutgoingRequest:
         return self.path_
 
     def set_path_with_query(self, path_with_query: str | None) -> Any:
-        if path_with_query is not None and _PATH_BAD.search(path_with_query):
+        if path_with_query is not None and not _valid_path(path_with_query):
             return Err(None)
         self.path_ = path_with_query
         return Ok(None)
