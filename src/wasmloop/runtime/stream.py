@@ -199,8 +199,11 @@ def _copy_factory(is_read: bool, inst: Any, t: T.StreamType, memory: Any, reallo
     handles = inst.handles
     EndT = ReadableStreamEnd if is_read else WritableStreamEnd
     what = "read" if is_read else "write"
-    done_msg = ("cannot read after being notified that the writable end dropped" if is_read
-                else "cannot write after being notified that the readable end dropped")
+    # Wasmtime 49's text, then the component-model test suite's (which names the stream)
+    done_msg = ("cannot read after being notified that the writable end dropped (cannot read "
+                "from stream after being notified that the writable end dropped)" if is_read
+                else "cannot write after being notified that the readable end dropped (cannot "
+                "write to stream after being notified that the readable end dropped)")
 
     def handler(_caller: Any, i: int, ptr: int, n: int) -> Any:
         if not inst.may_leave:
