@@ -13,8 +13,9 @@ resources onto runtime resources (see ``wasmloop.runtime``).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import Literal
+
+from ._dataclass import dataclass, field
 
 __all__ = [
     "ValType",

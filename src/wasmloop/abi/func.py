@@ -11,13 +11,13 @@ number of parameters, so a call costs a few attribute loads and the per-type lif
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
 from wasmloop import types as T
 from wasmloop.errors import Trap
 
+from .._dataclass import dataclass
 from . import layout
 from .lift import lifter
 from .lower import lowerer

@@ -21,13 +21,13 @@ import math
 import struct
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from wasmloop import types as T
 from wasmloop.errors import Trap
 from wasmloop.values import Err, Map, Ok, Record, Some, Variant
 
+from .._dataclass import dataclass
 from . import layout
 from .strings import string_loader
 

@@ -21,12 +21,12 @@ import math
 import operator
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from wasmloop import types as T
 from wasmloop.values import Err, Ok, Record, Some, Variant
 
+from .._dataclass import dataclass
 from . import layout
 from .lift import PRIM_STRUCT_CODES
 from .strings import realloc_checked, string_storer

@@ -20,7 +20,8 @@ without breaking callers.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+
+from .._dataclass import dataclass, field
 
 #: A component value type: a type index or a primitive name.
 ValType = int | str

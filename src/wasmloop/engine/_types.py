@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
 from typing import Any
 
+from .._dataclass import dataclass
 from . import _capi
 
 
