@@ -288,7 +288,9 @@ def waitable_join(env: BuiltinEnv) -> Built:
         if not isinstance(w, Waitable):
             raise Trap(f"handle is not a waitable (index {wi})")
         if w.sync_waiter is not None:
-            raise Trap("cannot join a waitable that a synchronous operation is waiting on")
+            # Wasmtime 49's words: the synchronous operation waits through a set of its own
+            raise Trap("waitable cannot be used synchronously while added to a waitable set "
+                       "(it cannot join a set while a synchronous operation waits on it)")
         w.join(None if si == 0 else _get_wset(inst, si))
 
     return handler, False
