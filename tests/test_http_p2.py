@@ -101,7 +101,7 @@ def test_request_as_the_guest_sees_it(component: wasmloop.Component) -> None:
 
 
 def test_post_echo_streams_both_ways(component: wasmloop.Component) -> None:
-    size = 4 << 20
+    size = 50 << 20
     data = hashlib.sha256(b"p2").digest() * (size // 32)
     pulled = 0
     received = 0
@@ -257,6 +257,48 @@ def test_content_length_mismatch_fails_the_body(component: wasmloop.Component) -
         assert e.value.case == "HTTP-protocol-error"
         assert not inst.broken
         inst.close()
+
+    run(main())
+
+
+def test_a_reader_that_gives_up_does_not_hang_the_guest(component: wasmloop.Component) -> None:
+    async def main() -> None:
+        inst = await instance(component)
+        r = await inst.handle(req(f"/big?n={50 << 20}"))
+        assert r.body is not None
+        first = await r.body.__anext__()
+        assert first
+        await r.body.aclose()       # type: ignore[attr-defined]
+        # the guest's next writes see `closed` (this guest then raises, so it traps)
+        for _ in range(200):
+            if inst.broken:
+                break
+            await asyncio.sleep(0.05)
+        assert inst.broken
+        inst.close()
+
+    run(main())
+
+
+def test_through_the_asgi_app_under_uvicorn(wasm: Path) -> None:
+    import httpx
+    from asgiutil import uvicorn_server
+
+    from wasmloop.asgi import App
+
+    data = os.urandom(1 << 20)
+
+    async def main() -> None:
+        async with uvicorn_server(App(str(wasm))) as url, httpx.AsyncClient(timeout=60) as c:
+            r = await c.get(url + "/")
+            assert (r.status_code, r.text, r.headers["x-guest"]) == \
+                (200, "hello from python\n", "py")
+            r = await c.post(url + "/echo", content=data)
+            assert r.status_code == 200 and r.content == data
+            r = await c.get(url + "/nowhere")
+            assert r.status_code == 404
+            r = await c.get(url + "/error")
+            assert r.status_code == 500
 
     run(main())
 
@@ -533,5 +575,89 @@ def test_failures_are_500_under_wasmtime_too(component: wasmloop.Component,
         with pytest.raises((model.HttpErrorCode, wasmloop.Trap)):
             await inst.handle(req(path))
         inst.close()
+
+    run(main())
+
+
+class EchoClient:
+    """Reads the whole request body and trailers, answers with them."""
+
+    def __init__(self) -> None:
+        self.sent: list[model.Request] = []
+
+    async def send(self, request: model.Request) -> model.Response:
+        self.sent.append(request)
+        data = b""
+        assert request.body is not None
+        async for chunk in request.body:
+            data += chunk
+        trailers = await request.trailers if request.trailers is not None else None
+
+        async def trailers_back() -> model.Headers | None:
+            return trailers
+
+        return model.Response(200, [(b"x-len", str(len(data)).encode())], _chunks(data),
+                              trailers_back())
+
+
+def test_outgoing_request_body_streams_to_the_client() -> None:
+    async def main() -> None:
+        client = EchoClient()
+        handler = p2.OutgoingHandler(client)
+        headers = p2.Fields()
+        headers.append("content-length", b"5")
+        request = p2.OutgoingRequest(headers)
+        assert request.set_authority("example.com") == Ok(None)
+        body = request.body().value
+        out = body.write().value
+        future = handler.handle(request, None).value     # sent before the body is written
+        assert future.get() is None
+        assert out.write(b"hel") == Ok(None)
+        assert out.write(b"lo") == Ok(None)
+        assert await out.blocking_flush() == Ok(None)
+        out.drop()
+        trailers = p2.Fields.from_list([("x-t", b"1")]).value
+        assert await p2.OutgoingBody.finish(body, trailers) == Ok(None)
+        await future.subscribe().block()
+        resp = future.get().value.value
+        assert future.get() == Err(None)
+        assert resp.status() == 200 and resp.headers().entries() == [("x-len", b"5")]
+        (sent,) = client.sent
+        assert (sent.scheme, sent.authority, sent.path_with_query) == ("https", "example.com", "/")
+        incoming = resp.consume().value
+        stream = incoming.stream().value
+        got = b""
+        while True:
+            r = await stream.blocking_read(100)
+            if isinstance(r, Err):
+                assert r == Err(Variant("closed"))
+                break
+            got += r.value
+        assert got == b"hello"
+        stream.drop()
+        ft = p2.IncomingBody.finish(incoming)
+        await ft.subscribe().block()
+        t = ft.get().value.value
+        assert t.entries() == [("x-t", b"1")]
+
+    run(main())
+
+
+def test_outgoing_body_shorter_than_its_content_length() -> None:
+    async def main() -> None:
+        client = EchoClient()
+        headers = p2.Fields()
+        headers.append("content-length", b"5")
+        request = p2.OutgoingRequest(headers)
+        request.set_authority("example.com")
+        body = request.body().value
+        out = body.write().value
+        future = p2.OutgoingHandler(client).handle(request, None).value
+        out.write(b"hi")
+        out.drop()
+        assert await p2.OutgoingBody.finish(body, None) == \
+            Err(Variant("HTTP-request-body-size", 2))
+        await future.subscribe().block()
+        assert future.get() == Ok(Err(Variant("HTTP-protocol-error", None)))
 
     run(main())

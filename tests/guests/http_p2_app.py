@@ -144,22 +144,22 @@ def fields_report(request):
     lines.append("set scheme other: " + attempt(lambda: req.set_scheme(t.Scheme_Other("ftp"))))
     for scheme in ["1x", "a:b", "", "x" * 65, "svn+ssh"]:
         lines.append(f"set scheme {scheme!r}: "
-                     + attempt(lambda: req.set_scheme(t.Scheme_Other(scheme))))
+                     + attempt(lambda s=scheme: req.set_scheme(t.Scheme_Other(s))))
     paths = ["", "/a?b=c", "/a#frag", "a", "*", "/%zz", "/\u00e9", "/a\tb", "?q", "/#x y"]
     paths += [f"/a{c}b" for c in '<>`^|\\"{}[] \x7f']
     paths += [f"/a?{c}" for c in '<>`^|\\"{}[] \x7f']
     for path in paths:
-        lines.append(f"set path {path!r}: " + attempt(lambda: req.set_path_with_query(path)))
+        lines.append(f"set path {path!r}: " + attempt(lambda p=path: req.set_path_with_query(p)))
     for auth in ["h", "h:80", "h:", "[::1]:8080", "[::1", "u@h:1", "h:65536", "h/x",
                  "h h", "", "h:0", "1.2.3.4:99"]:
-        lines.append(f"set authority {auth!r}: " + attempt(lambda: req.set_authority(auth)))
+        lines.append(f"set authority {auth!r}: " + attempt(lambda a=auth: req.set_authority(a)))
     for m in ["get", "M-1", "", "A/B"]:
-        lines.append(f"set method {m!r}: " + attempt(lambda: req.set_method(t.Method_Other(m))))
+        lines.append(f"set method {m!r}: " + attempt(lambda m=m: req.set_method(t.Method_Other(m))))
     g = t.Fields()
     for name, value in [("X-Upper", b"v"), ("x-obs", b"\x80\xff"), ("x-sp", b" lead"),
                         ("content-length", b"007"), ("content-length", b"99999999999999999999"),
                         ("x-empty", b""), ("\u00e9", b"v"), ("a" * 200, b"v")]:
-        lines.append(f"append {name[:20]!r} {value!r}: " + attempt(lambda: g.append(name, value)))
+        lines.append(f"append {name[:20]!r} {value!r}: " + attempt(lambda n=name, v=value: g.append(n, v)))
     lines.append(f"entries: {g.entries()!r}")
     return lines
 

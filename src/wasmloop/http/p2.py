@@ -740,6 +740,11 @@ class _Pipe:
             self.trailers.set_result(value)
 
     async def aclose(self) -> None:
+        self.abandon()
+
+    def abandon(self) -> None:
+        """The reader gives up: what the guest writes from now on goes nowhere, and its
+        stream reports ``closed``."""
         if not self.reader_gone:
             self.reader_gone = True
             self.chunks.clear()
@@ -1024,7 +1029,11 @@ class ResponseOutparam:
     @staticmethod
     def set(param: ResponseOutparam, response: Any) -> None:
         call, param._call = param._call, None
-        if call is None or call.response.done():
+        if call is None or call.response.done():    # nobody waits for it any more
+            resp = response.value if isinstance(response, Ok) else None
+            body = resp.body_ if isinstance(resp, OutgoingResponse) else None
+            if body is not None:
+                body.pipe.abandon()
             return
         if isinstance(response, Err):
             call.response.set_result(from_error(response.value))
@@ -1145,14 +1154,11 @@ class P2ServiceInstance:
         try:
             await asyncio.wait([task, call.response], return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
+            # the caller gave up: a response set from now on, or set already, goes unread
             if not call.response.done():
                 call.response.cancel()
-            elif not call.response.cancelled() and isinstance(call.response.result(),
-                                                              model.Response):
-                with contextlib.suppress(Exception):
-                    pipe = call.pipe
-                    if pipe is not None:
-                        await pipe.aclose()
+            elif call.pipe is not None:
+                call.pipe.abandon()
             raise
         if call.response.done() and not call.response.cancelled():
             r = call.response.result()
