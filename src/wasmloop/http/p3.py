@@ -480,7 +480,7 @@ class _Body:
             if trailers is None:
                 trailers = _ok_none()
             return contents, trailers
-        return self.contents, self.trailers
+        return self.contents(), self.trailers()
 
     def drop(self) -> None:
         if not self.host:
@@ -491,10 +491,6 @@ class _Body:
             if isinstance(t, FutureReader):
                 t.close()
         else:
-            for part in (self.contents, self.trailers):
-                close = getattr(part, "close", None)     # the unstarted generator/coroutine
-                if close is not None:
-                    close()
             body, trailers = self.orig
             aclose = getattr(body, "aclose", None)
             if aclose is not None:
@@ -508,7 +504,7 @@ class _Body:
     def to_model(self, length: int | None, size_case: str) -> tuple[Any, Any]:
         """The body as the host reads it (a GuestBody and GuestTrailers for a component's)."""
         if self.host:
-            return self.contents, self.trailers
+            return self.orig
         body = GuestBody(self.contents, length, self.result, size_case) \
             if self.contents is not None else None
         trailers = GuestTrailers(self.trailers, self.result) if self.trailers is not None \
@@ -547,8 +543,8 @@ def _host_body_from(body: Any, trailers: Any, result: asyncio.Future[Any] | None
     """A host body: ``body`` (an async iterator of bytes, or None) and ``trailers`` (an
     awaitable of fields or None) as a stream source and a trailers-future source; an error
     from the body (``HttpErrorCode``) ends the stream and becomes the trailers' ``err``."""
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[model.HttpErrorCode | None] = loop.create_future()
+    ended: asyncio.Future[model.HttpErrorCode | None] = \
+        asyncio.get_running_loop().create_future()
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
@@ -593,7 +589,8 @@ def _host_body_from(body: Any, trailers: Any, result: asyncio.Future[Any] | None
             return Ok(None)
         return Ok(t if isinstance(t, Fields) else Fields.of(t))
 
-    return _Body(chunks(), trailer_result(), result, True, (body, trailers))
+    # made when the body is consumed (a body dropped unread leaves no coroutine behind)
+    return _Body(chunks, trailer_result, result, True, (body, trailers))
 
 
 def _content_length(headers: Fields) -> int | None:
