@@ -67,6 +67,9 @@ __all__ = [
     "FORBIDDEN_HEADERS",
     "FIELD_SIZE_LIMIT",
     "PIPE_LIMIT",
+    "HttpTrap",
+    "to_error",
+    "from_error",
 ]
 
 VERSION = "0.2.12"
