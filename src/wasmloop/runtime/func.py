@@ -102,10 +102,18 @@ class CallContext:
             raise Trap("canonical ABI needs a realloc function but none was given")
         inst = self.inst
         inst.may_leave = False
+        # realloc runs with fresh context slots (Wasmtime 49): it neither sees nor changes
+        # those of the task whose values it stores
+        t = _thread._current
+        saved = t.storage if t is not None else None
+        if t is not None:
+            t.storage = None
         try:
             (ptr,) = call_core_sync(inst, f, (old_ptr, old_size, align, new_size))
         finally:
             inst.may_leave = True
+            if t is not None:
+                t.storage = saved
         return ptr & 0xFFFFFFFF
 
     # -- resources ------------------------------------------------------------------------
