@@ -28,3 +28,12 @@ def py_serve_app() -> Path:
 def qjs_serve_app() -> Path:
     """tests/guests/http_serve_app.js: componentize-qjs, the handler export only."""
     return build_qjs(guest_source("http_serve_app.js"), wasi_wit("0.3.0", JS_WORLD), "app")
+
+
+MW_WORLD = "package local:app;\n\nworld app {\n  include wasi:http/middleware@0.3.0;\n}\n"
+
+
+def py_middleware(name: str) -> Path:
+    """tests/guests/http_mw_NAME.py: a componentize-py `wasi:http/middleware@0.3.0`."""
+    return build_python(guest_source(f"http_mw_{name}.py"), "wasi:http/middleware@0.3.0",
+                        wasi_wit("0.3.0", MW_WORLD))

@@ -115,7 +115,10 @@ class AsgiHandler:
                 headers.insert(0, (b"host", authority.encode("latin-1")))
         return {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            # 2.4: a send after the reader went away raises OSError, so apps need not read
+            # receive() for a disconnect while they stream (Starlette would otherwise read
+            # body messages from a second task and drop them)
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
             "method": request.method,
             "scheme": request.scheme or "http",
@@ -141,7 +144,15 @@ class AsgiHandler:
         want_trailers = False
         body_ended = False
 
+        receiving = asyncio.Lock()
+
         async def receive() -> dict[str, Any]:
+            # apps call receive() from two tasks at once (Starlette's StreamingResponse
+            # listens for a disconnect while the handler reads the body): one at a time
+            async with receiving:
+                return await receive_one()
+
+        async def receive_one() -> dict[str, Any]:
             nonlocal body_iter
             if body_iter is None:
                 if not getattr(receive, "sent_empty", False):

@@ -852,7 +852,7 @@ async def _forward(target: Any, request: Request, what: str) -> Any:
     except model.HttpErrorCode as e:
         return Err(to_error(e))
     except Trap as e:
-        return Err(Variant("internal-error", f"{what} trapped: {str(e).splitlines()[0]}"))
+        return Err(Variant("internal-error", f"{what} trapped: {e}"))
     return Ok(Response.of_model(resp))
 
 
