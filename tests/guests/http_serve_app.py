@@ -10,16 +10,15 @@
 #   /trap-mid    a first chunk, then a trap while the body streams
 #   /hang        never answers
 #   anything else: 404 "not found\n"
-from wit_world import exports
-from wit_world import byte_stream
-from wit_world import result_unit_wasi_http_types_error_code_future as unit_future
+import componentize_py_async_support as aio
+from componentize_py_types import Err, Ok
+from wit_world import byte_stream, exports
 from wit_world import (
     result_option_wasi_http_types_fields_wasi_http_types_error_code_future as trailers_future,
 )
-from wit_world.imports import wasi_http_types as t
+from wit_world import result_unit_wasi_http_types_error_code_future as unit_future
 from wit_world.imports import monotonic_clock
-from componentize_py_types import Ok, Err
-import componentize_py_async_support as aio
+from wit_world.imports import wasi_http_types as t
 
 
 def _response(status, headers, produce_body=None, trailers=None):
