@@ -2,11 +2,11 @@
 # imported handler with the request header x-mw: headers added, and answers with the next
 # handler's response plus the header x-mw-response: headers. Both bodies (and trailers) are
 # passed on as the stream and future they came as. Used by tests/test_serve_chain.py.
+from componentize_py_types import Ok
 from wit_world import exports
 from wit_world import result_unit_wasi_http_types_error_code_future as unit_future
 from wit_world.imports import handler
 from wit_world.imports import wasi_http_types as t
-from componentize_py_types import Ok
 
 
 class Handler(exports.Handler):
