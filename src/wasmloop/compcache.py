@@ -52,6 +52,7 @@ _CODE_FILES = (
     "validate/names.py",
     "validate/typeops.py",
     "abi/layout.py",
+    "_dataclass.py",
 )
 
 _fingerprint: str | None = None
@@ -90,6 +91,7 @@ class _Pickler(pickle.Pickler):
     def __init__(self, f: io.BytesIO, views: dict[int, tuple[int, int]]) -> None:
         super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
         self._views = views
+        self._canon: dict[T.CoreFuncType, T.CoreFuncType] = {}
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is memoryview:
@@ -109,10 +111,21 @@ class _Pickler(pickle.Pickler):
         names = _slot_names(cls)
         if names is None:
             return NotImplemented
+        if cls is T.CoreModuleType:
+            # An interpreter's module exports thousands of functions of a few dozen types:
+            # equal function types are pickled as one object (the memo), not one each.
+            canon = self._canon.setdefault
+            return _rebuild, (cls, (
+                tuple([(m, n, k, canon(t, t) if type(t) is T.CoreFuncType else t)
+                       for m, n, k, t in obj.imports]),
+                tuple([(n, k, canon(t, t) if type(t) is T.CoreFuncType else t)
+                       for n, k, t in obj.exports])))
         return _rebuild, (cls, tuple([getattr(obj, n) for n in names]))
 
 
 _SLOTS: dict[type, tuple[str, ...] | None] = {}
+#: Per class: the ``__set__`` of each slot's member descriptor, in ``_slot_names`` order.
+_SETTERS: dict[type, tuple[Any, ...]] = {}
 
 
 def _slot_names(cls: type) -> tuple[str, ...] | None:
@@ -132,14 +145,22 @@ def _slot_names(cls: type) -> tuple[str, ...] | None:
 
 
 def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
-    names = _SLOTS.get(cls) or _slot_names(cls)
-    if names is None:
-        raise pickle.UnpicklingError(f"{cls.__qualname__} is not a slotted dataclass")
-    obj: Any = object.__new__(cls)
-    setter = object.__setattr__
-    for n, v in zip(names, values, strict=True):
-        setter(obj, n, v)
+    # Called once per object on load (thousands): the slots' own setters, no lookups.
+    setters = _SETTERS.get(cls)
+    if setters is None:
+        names = _slot_names(cls)
+        if names is None:
+            raise pickle.UnpicklingError(f"{cls.__qualname__} is not a slotted dataclass")
+        setters = _SETTERS[cls] = tuple(cls.__dict__[n].__set__ for n in names)
+    if len(values) != len(setters):
+        raise pickle.UnpicklingError(f"{cls.__qualname__}: {len(values)} values")
+    obj: Any = _new(cls)
+    for setter, v in zip(setters, values):  # noqa: B905 - the lengths are checked
+        setter(obj, v)
     return obj
+
+
+_new = object.__new__
 
 
 class _Unpickler(pickle.Unpickler):

@@ -4,8 +4,9 @@ across the boundary (the spec's ``flatten_functype``, ``lift_flat_values`` and
 ``lower_flat_values``).
 
 A ``FuncABI`` is built once per (function type, static options) when a component is loaded. Its
-call-time entry points are plain closures stored on the instance, generated for the exact
-number of parameters, so a call costs a few attribute loads and the per-type lifters/lowerers.
+call-time entry points are plain closures stored on the instance, generated (on first use) for
+the exact number of parameters, so a call costs a few attribute loads and the per-type
+lifters/lowerers.
 """
 
 from __future__ import annotations
@@ -301,36 +302,48 @@ class FuncABI:
             fr if len(fr) <= layout.MAX_FLAT_PARAMS else ("i32",), ()
         )
 
-        self.lower_params: Callable[[Any, Sequence[Any]], list[Any]] = _values_lowerer(
-            ps, layout.MAX_FLAT_PARAMS, enc
-        )
-        self.lift_params: Callable[[Any, Sequence[Any]], list[Any]] = _values_lifter(
-            ps, layout.MAX_FLAT_PARAMS, enc, keep_string_encoding, "params"
-        )
-        self.lift_params_async: Callable[[Any, Sequence[Any]], list[Any]] = _values_lifter(
-            ps, layout.MAX_FLAT_ASYNC_PARAMS, enc, keep_string_encoding, "params"
-        )
-        self.lift_results: Callable[[Any, Sequence[Any]], Any]
-        self.lower_results: Callable[[Any, Any, Sequence[Any]], list[Any]]
-        self.store_result_async: Callable[[Any, Any, Sequence[Any]], list[Any]]
-        self.lift_task_return: Callable[[Any, Sequence[Any]], Any]
+        # The call-time entry points (and the per-type lifters and lowerers they use) are
+        # made on first use (``__getattr__``): most functions are only ever lowered or only
+        # lifted, and generating code costs more than the rest of instantiating a component.
+        # A type the ABI cannot handle has already failed in ``flatten_types`` above.
+        self._enc = enc
+        self._keep = keep_string_encoding
 
-        rt = ft.result
+    lower_params: Callable[[Any, Sequence[Any]], list[Any]]
+    lift_params: Callable[[Any, Sequence[Any]], list[Any]]
+    lift_params_async: Callable[[Any, Sequence[Any]], list[Any]]
+    lift_results: Callable[[Any, Sequence[Any]], Any]
+    lower_results: Callable[[Any, Any, Sequence[Any]], list[Any]]
+    store_result_async: Callable[[Any, Any, Sequence[Any]], list[Any]]
+    lift_task_return: Callable[[Any, Sequence[Any]], Any]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a missing attribute: a call-time entry point not made yet.
+        make = _MAKERS.get(name)
+        if make is None:
+            raise AttributeError(f"'FuncABI' object has no attribute {name!r}")
+        value = make(self)
+        setattr(self, name, value)
+        return value
+
+    def _make_lower_params(self) -> Callable[[Any, Sequence[Any]], list[Any]]:
+        return _values_lowerer(self.ft.param_types, layout.MAX_FLAT_PARAMS, self._enc)
+
+    def _make_lift_params(self) -> Callable[[Any, Sequence[Any]], list[Any]]:
+        return _values_lifter(self.ft.param_types, layout.MAX_FLAT_PARAMS, self._enc,
+                              self._keep, "params")
+
+    def _make_lift_params_async(self) -> Callable[[Any, Sequence[Any]], list[Any]]:
+        return _values_lifter(self.ft.param_types, layout.MAX_FLAT_ASYNC_PARAMS, self._enc,
+                              self._keep, "params")
+
+    def _make_lift_results(self) -> Callable[[Any, Sequence[Any]], Any]:
+        rt = self.ft.result
         if rt is None:
-            self.lift_results = _no_result
-            self.lower_results = _lower_no_result
-            self.store_result_async = _lower_no_result
-            self.lift_task_return = _no_result
-            return
-
-        lf = lifter(rt, enc, keep_string_encoding)
-        lw = lowerer(rt, enc)
-        rflat = lf.flat
-        load_result = _values_lifter((rt,), layout.MAX_FLAT_RESULTS, enc,
-                                     keep_string_encoding, "return")
-
+            return _no_result
         if not self.results_spilled:
-            rlower = lw.flat
+            lf = lifter(rt, self._enc, self._keep)
+            rflat = lf.flat
             rwidth = lf.width
 
             def lift_results(cx: Any, core: Sequence[Any]) -> Any:
@@ -338,41 +351,74 @@ class FuncABI:
                     raise TypeError(f"expected {rwidth} core results, got {len(core)}")
                 return rflat(cx, core, 0)
 
+            return lift_results
+        load_result = _values_lifter((rt,), layout.MAX_FLAT_RESULTS, self._enc, self._keep,
+                                     "return")
+
+        def lift_results_spilled(cx: Any, core: Sequence[Any]) -> Any:
+            return load_result(cx, core)[0]
+
+        return lift_results_spilled
+
+    def _make_lower_results(self) -> Callable[[Any, Any, Sequence[Any]], list[Any]]:
+        rt = self.ft.result
+        if rt is None:
+            return _lower_no_result
+        if not self.results_spilled:
+            rlower = lowerer(rt, self._enc).flat
+
             def lower_results(cx: Any, v: Any, core_args: Sequence[Any]) -> list[Any]:
                 out: list[Any] = []
                 rlower(cx, v, out)
                 return out
-        else:
-            store_out = _result_storer(rt, enc, "return")
 
-            def lift_results(cx: Any, core: Sequence[Any]) -> Any:
-                return load_result(cx, core)[0]
+            return lower_results
+        store_out = _result_storer(rt, self._enc, "return")
 
-            def lower_results(cx: Any, v: Any, core_args: Sequence[Any]) -> list[Any]:
-                store_out(cx, v, core_args[-1])
-                return []
+        def lower_results_spilled(cx: Any, v: Any, core_args: Sequence[Any]) -> list[Any]:
+            store_out(cx, v, core_args[-1])
+            return []
 
-        self.lift_results = lift_results
-        self.lower_results = lower_results
+        return lower_results_spilled
 
-        store_async = _result_storer(rt, enc, "return")
-        out_index = 1 if self.async_params_spilled else len(fp)
+    def _make_store_result_async(self) -> Callable[[Any, Any, Sequence[Any]], list[Any]]:
+        rt = self.ft.result
+        if rt is None:
+            return _lower_no_result
+        store_async = _result_storer(rt, self._enc, "return")
+        out_index = 1 if self.async_params_spilled else len(self.flat_params)
 
         def store_result_async(cx: Any, v: Any, core_args: Sequence[Any]) -> list[Any]:
             store_async(cx, v, core_args[out_index])
             return []
 
-        self.store_result_async = store_result_async
-        task_return = _values_lifter((rt,), layout.MAX_FLAT_PARAMS, enc, keep_string_encoding,
+        return store_result_async
+
+    def _make_lift_task_return(self) -> Callable[[Any, Sequence[Any]], Any]:
+        rt = self.ft.result
+        if rt is None:
+            return _no_result
+        task_return = _values_lifter((rt,), layout.MAX_FLAT_PARAMS, self._enc, self._keep,
                                      "task.return")
 
         def lift_task_return(cx: Any, core: Sequence[Any]) -> Any:
             return task_return(cx, core)[0]
 
-        self.lift_task_return = lift_task_return
+        return lift_task_return
 
     def __repr__(self) -> str:
         return f"FuncABI({self.ft!r}, {self.opts!r})"
+
+
+_MAKERS: dict[str, Callable[[FuncABI], Any]] = {
+    "lower_params": FuncABI._make_lower_params,
+    "lift_params": FuncABI._make_lift_params,
+    "lift_params_async": FuncABI._make_lift_params_async,
+    "lift_results": FuncABI._make_lift_results,
+    "lower_results": FuncABI._make_lower_results,
+    "store_result_async": FuncABI._make_store_result_async,
+    "lift_task_return": FuncABI._make_lift_task_return,
+}
 
 
 def _no_result(cx: Any, core: Sequence[Any]) -> None:

@@ -195,8 +195,15 @@ def _make_packer(
             "    if len(v) != _n: _err(v, _n)\n"
             f"    _pack_into(buf, 0, {', '.join(items)})\n"
         )
-    exec(src, ns)  # noqa: S102 - generated from a fixed template
+    code = _PACK_CODE.get(src)
+    if code is None:
+        code = _PACK_CODE[src] = compile(src, "<wasmloop pack>", "exec")
+    exec(code, ns)  # noqa: S102 - generated from a fixed template
     return ns["pack"], st.size - tail
+
+
+#: The compiled packers by source text: a component's functions share a few shapes.
+_PACK_CODE: dict[str, Any] = {}
 
 
 def _capi_kind(k: ValKind) -> int:
