@@ -116,3 +116,23 @@ def test_no_cache_means_no_entries(tmp_path: Path) -> None:
     assert c.info.module_infos
     assert not (tmp_path / "cache").exists()
     assert host._load_info(e, EXAMPLE.read_bytes())[0].module_infos
+
+
+def test_equal_core_function_types_are_kept_once() -> None:
+    """An interpreter's module exports thousands of functions of a few types: an entry keeps
+    one copy of each type, and the module type reads back equal."""
+    import io
+
+    from wasmloop import compcache
+    from wasmloop import types as T
+
+    mt = T.CoreModuleType(
+        imports=(("m", "f", "func", T.CoreFuncType(("i32",), ())), ("m", "t", "table", "t")),
+        exports=tuple((f"e{i}", "func", T.CoreFuncType(("i32",), ())) for i in range(3))
+        + (("mem", "memory", "memory"),))
+    buf = io.BytesIO()
+    compcache._Pickler(buf, {}).dump(mt)
+    back = compcache._Unpickler(io.BytesIO(buf.getvalue()), memoryview(b"")).load()
+    assert back == mt and type(back) is T.CoreModuleType
+    funcs = [t for *_, t in back.imports + back.exports if isinstance(t, T.CoreFuncType)]
+    assert len(funcs) == 4 and all(f is funcs[0] for f in funcs)
