@@ -50,12 +50,13 @@ import re
 import struct
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import types as T
 from .values import Err, Ok, Record, Some, Variant
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 __all__ = [
     "WaveError",
@@ -485,6 +486,8 @@ def _parse_f32(text: str) -> float:
         drop = min(29 + (1023 - 126 - exp), 53)
     if drop >= 53 or (bits & ((1 << drop) - 1)) != (1 << (drop - 1)):
         return f
+    from fractions import Fraction  # not imported by `wasmloop run` unless a float needs it
+
     exact = Fraction(text)
     lo = _to_f32(math.nextafter(d, 0.0))
     hi = _to_f32(math.nextafter(d, math.inf if d > 0 else -math.inf))
@@ -525,6 +528,8 @@ def _format_f64(x: float) -> str:
     neg = math.copysign(1.0, x) < 0
     if x == 0:
         return "-0" if neg else "0"
+    from decimal import Decimal  # not imported by `wasmloop run` unless a float needs it
+
     t = Decimal(repr(abs(x))).as_tuple()
     digits = "".join(map(str, t.digits))
     return _display_digits(digits, len(digits) + int(t.exponent), neg)
@@ -538,6 +543,8 @@ def _format_f32(x: float) -> str:
     neg = math.copysign(1.0, x) < 0
     if x == 0:
         return "-0" if neg else "0"
+    from fractions import Fraction
+
     a = abs(x)
     for prec in range(1, 10):
         s = f"{a:.{prec - 1}e}"

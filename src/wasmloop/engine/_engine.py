@@ -164,7 +164,6 @@ class CoreEngine:
         if module is not None:
             self.stats["memory_hits"] += 1
             return module
-        data = bytes(wasm)
         key = hashlib.sha256(f"{digest}:{self._fingerprint}".encode()).hexdigest()
         ptr = 0
         from_cache = False
@@ -175,7 +174,7 @@ class CoreEngine:
             from_cache = bool(ptr)
         types = None
         if not ptr:
-            ptr, msg = _capi.module_new(self._ptr, data)
+            ptr, msg = _capi.module_new(self._ptr, bytes(wasm))  # a copy only to compile
             if not ptr:
                 raise errors.ValidationError(msg or "invalid module")
             self.stats["compiled"] += 1
