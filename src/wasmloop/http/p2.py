@@ -46,6 +46,19 @@ from ..interfaces import compat_key
 from ..values import Err, Ok, Variant
 from ..wasi.p2 import io
 from . import model
+from .p3 import (  # the rules and values the two versions share
+    _BAD_VALUE,
+    _CASE_METHODS,
+    _NAME_COST,
+    _TOKEN,
+    _VALUE_COST,
+    FIELD_SIZE_LIMIT,
+    FORBIDDEN_HEADERS,
+    _HeaderError,
+    _method_value,
+    from_error,
+    to_error,
+)
 
 __all__ = [
     "register",
@@ -74,33 +87,14 @@ __all__ = [
 
 VERSION = "0.2.12"
 
-#: Field names a guest may not set, and the host strips from what it hands a guest
-#: (Wasmtime's ``DEFAULT_FORBIDDEN_HEADERS``).
-FORBIDDEN_HEADERS = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings",
-})
-
-#: The most a mutable fields may hold, counted as Wasmtime counts (each name and value plus
-#: a fixed overhead per entry).
-FIELD_SIZE_LIMIT = 128 * 1024
-_NAME_COST = 32
-_VALUE_COST = 40
-
 #: The most an outgoing body's pipe holds before the guest's writes wait for the reader.
 PIPE_LIMIT = 256 * 1024
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _SCHEME = re.compile(r"[A-Za-z0-9+\-.]{0,64}\Z")   # what the http crate's Scheme takes
 # what the http crate's PathAndQuery refuses before the `#` (the fragment is not checked)
 _PATH_BAD = re.compile(r"[\x00-\x20\x7f<>`]")
 _QUERY_BAD = re.compile(r"[\x00-\x20\x7f<>\"]")
 _AUTH_BAD = re.compile(r"[\x00-\x20\x7f-\U0010ffff/?#\\\"<>^`{|}]")
-
-_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
-_METHOD_CASES = {m: m.lower() for m in _METHODS}
-_CASE_METHODS = {m.lower(): m for m in _METHODS}
 
 
 class HttpTrap(Exception):  # noqa: N818 - raised to trap the guest, as Wasmtime does
@@ -109,27 +103,10 @@ class HttpTrap(Exception):  # noqa: N818 - raised to trap the guest, as Wasmtime
 
 # -- values ------------------------------------------------------------------------------------
 
-def to_error(e: model.HttpErrorCode) -> Variant:
-    """``HttpErrorCode`` → the ``error-code`` value."""
-    return Variant(e.case, e.payload)
-
-
-def from_error(v: Any) -> model.HttpErrorCode:
-    """An ``error-code`` value → ``HttpErrorCode``."""
-    if isinstance(v, Variant):
-        return model.HttpErrorCode(v.case, v.value)
-    return model.HttpErrorCode(str(v))
-
-
 def _as_http_error(e: BaseException) -> model.HttpErrorCode:
     if isinstance(e, model.HttpErrorCode):
         return e
     return model.HttpErrorCode("internal-error", f"{type(e).__name__}: {e}")
-
-
-def _method_value(m: str) -> Variant:
-    case = _METHOD_CASES.get(m)
-    return Variant(case) if case is not None else Variant("other", m)
 
 
 def _method_of(v: Any) -> str | None:
@@ -197,11 +174,6 @@ def _valid_authority(a: str) -> bool:
 
 
 # -- fields ------------------------------------------------------------------------------------
-
-class _HeaderError(Exception):
-    def __init__(self, case: str) -> None:
-        self.case = case
-
 
 def _name(name: Any) -> str:
     b = name.encode("utf-8", "surrogatepass") if isinstance(name, str) else bytes(name)
