@@ -537,10 +537,31 @@ class FutureTrailers:
             self._src.abandon()
 
 
-class IncomingRequest:
+class _WithIncomingBody:
+    """``consume`` and ``drop`` of the two resources that carry an incoming-body."""
+
+    __slots__ = ("_body",)
+
+    _body: IncomingBody | None
+
+    def consume(self) -> Any:
+        b = self._body
+        if b is None:
+            return Err(None)
+        self._body = None
+        return Ok(b)
+
+    def drop(self) -> None:
+        b = self._body
+        if b is not None:
+            self._body = None
+            b._src.abandon()
+
+
+class IncomingRequest(_WithIncomingBody):
     """``incoming-request``: the request a proxy's ``handle`` is given."""
 
-    __slots__ = ("method_", "scheme_", "authority_", "path_", "headers_", "_body",
+    __slots__ = ("method_", "scheme_", "authority_", "path_", "headers_",
                  "__weakref__")
 
     def __init__(self, m: model.Request) -> None:
@@ -566,24 +587,11 @@ class IncomingRequest:
     def headers(self) -> Fields:
         return self.headers_._copy(False)
 
-    def consume(self) -> Any:
-        b = self._body
-        if b is None:
-            return Err(None)
-        self._body = None
-        return Ok(b)
 
-    def drop(self) -> None:
-        b = self._body
-        if b is not None:
-            self._body = None
-            b._src.abandon()
-
-
-class IncomingResponse:
+class IncomingResponse(_WithIncomingBody):
     """``incoming-response``: a response the host's client got for an outgoing request."""
 
-    __slots__ = ("status_", "headers_", "_body", "__weakref__")
+    __slots__ = ("status_", "headers_", "__weakref__")
 
     def __init__(self, m: model.Response) -> None:
         self.status_ = int(m.status)
@@ -596,18 +604,6 @@ class IncomingResponse:
     def headers(self) -> Fields:
         return self.headers_._copy(False)
 
-    def consume(self) -> Any:
-        b = self._body
-        if b is None:
-            return Err(None)
-        self._body = None
-        return Ok(b)
-
-    def drop(self) -> None:
-        b = self._body
-        if b is not None:
-            self._body = None
-            b._src.abandon()
 
 
 # -- outgoing bodies ---------------------------------------------------------------------------
