@@ -109,6 +109,40 @@ def test_missing_import_is_a_link_error(engine: wasmloop.Engine) -> None:
         linker.instantiate_sync(comp)
 
 
+def test_instance_pre_links_once_and_instantiates_many(engine: wasmloop.Engine) -> None:
+    comp = component(engine, HOST_IMPORTS)
+    linker = wasmloop.Linker(engine)
+    linker.define_func("local:demo/host", "log", print)
+    # the link check happens when linking, not at the first instantiation
+    with pytest.raises(wasmloop.LinkError, match="slow-double"):
+        linker.instantiate_pre(comp)
+    logged: list[str] = []
+    linker = wasmloop.Linker(engine)
+    linker.define_func("local:demo/host", "log", logged.append)
+    linker.define_func("local:demo/host", "slow-double", lambda x: 2 * x)
+    pre = linker.instantiate_pre(comp)
+    assert isinstance(pre, wasmloop.InstancePre) and pre.component is comp
+
+    async def main() -> list[int]:
+        insts = [await pre.instantiate() for _ in range(3)]
+        return [await inst.exports["run"](i) for i, inst in enumerate(insts)]
+
+    assert asyncio.run(main()) == [2, 4, 6]
+    assert pre.instantiate_sync().exports["run"].call_sync(10) == 22
+    assert logged == ["called"] * 4
+
+
+def test_instances_from_one_pre_trap_alone(engine: wasmloop.Engine) -> None:
+    pre = wasmloop.Linker(engine).instantiate_pre(component(engine, TRAPPER))
+    a, b = pre.instantiate_sync(), pre.instantiate_sync()
+    with pytest.raises(wasmloop.Trap, match="unreachable"):
+        a.exports["boom"].call_sync()
+    with pytest.raises(wasmloop.Trap, match="cannot enter component instance"):
+        a.exports["ok"].call_sync()
+    assert b.exports["ok"].call_sync() == 7
+    assert pre.instantiate_sync().exports["ok"].call_sync() == 7
+
+
 def test_host_exception_traps_and_poisons(engine: wasmloop.Engine) -> None:
     comp = component(engine, HOST_IMPORTS)
 

@@ -19,7 +19,17 @@ from .errors import (
     ValidationError,
     WasmloopError,
 )
-from .host import Component, Engine, Exports, Func, HostResource, Instance, Linker, run
+from .host import (
+    Component,
+    Engine,
+    Exports,
+    Func,
+    HostResource,
+    Instance,
+    InstancePre,
+    Linker,
+    run,
+)
 from .limits import Limits
 from .runtime.resource import Resource
 from .streams import (
@@ -63,6 +73,7 @@ __all__ = [
     "Func",
     "HostResource",
     "Instance",
+    "InstancePre",
     "InstantiationError",
     "Limits",
     "LinkError",

@@ -33,7 +33,8 @@ from .validate.features import parse_features
 
 _DTOR_TYPE = FuncType((("rep", U32),), None)
 
-__all__ = ["Engine", "Component", "Linker", "Instance", "Func", "Exports", "HostResource"]
+__all__ = ["Engine", "Component", "Linker", "InstancePre", "Instance", "Func", "Exports",
+           "HostResource"]
 
 
 class Engine:
@@ -360,46 +361,72 @@ class Linker:
 
     # -- instantiation --------------------------------------------------------------------------
 
-    def _instantiate(self, component: Component, limits: Limits | None = None) -> Instance:
-        args = self._args(component)
-        limits = limits if limits is not None else self.limits
-        store = Store(self.engine.core)
-        paused = _pause_gc()
-        try:
-            if limits is not None:
-                limits.apply_to_store(store)
-                started = time.monotonic()
-            inst = instantiate(
-                component.info,
-                args,
-                store,
-                component._compile,
-                component._abis,
-                name=component.name or "component",
-            )
-        except BaseException:
-            store.close()
-            raise
-        finally:
-            if paused:
-                gc.enable()
-        instance = Instance(component, inst, store)
-        if limits is not None and limits.timeout is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = _private_runner().get_loop()  # where call_sync runs the guest
-            left = max(0.0, limits.timeout - (time.monotonic() - started))
-            instance._timer = replace(limits, timeout=left).arm_timeout(inst, loop)
-        return instance
+    def instantiate_pre(self, component: Component) -> InstancePre:
+        """Link ``component`` once: its imports resolved against this linker's definitions
+        now (a missing or mismatched import is a ``LinkError`` here), for many fast
+        instantiations later. Definitions added to the linker afterwards do not change it."""
+        return InstancePre(self, component, self._args(component))
 
     async def instantiate(self, component: Component, *, limits: Limits | None = None) -> Instance:
         """Instantiate ``component`` with this linker's definitions (and ``limits``, or the
         linker's)."""
-        return self._instantiate(component, limits)
+        return _instantiate(self, component, self._args(component), limits)
 
     def instantiate_sync(self, component: Component, *, limits: Limits | None = None) -> Instance:
-        return self._instantiate(component, limits)
+        return _instantiate(self, component, self._args(component), limits)
+
+
+class InstancePre:
+    """A component linked against a linker (``Linker.instantiate_pre``): every import already
+    resolved and type-checked, so ``instantiate()`` only builds the new instance. A server
+    that makes an instance per request (or per hundred) links once."""
+
+    __slots__ = ("linker", "component", "_args")
+
+    def __init__(self, linker: Linker, component: Component, args: dict[str, Any]) -> None:
+        self.linker = linker
+        self.component = component
+        self._args = args
+
+    async def instantiate(self, *, limits: Limits | None = None) -> Instance:
+        return _instantiate(self.linker, self.component, self._args, limits)
+
+    def instantiate_sync(self, *, limits: Limits | None = None) -> Instance:
+        return _instantiate(self.linker, self.component, self._args, limits)
+
+
+def _instantiate(linker: Linker, component: Component, args: dict[str, Any],
+                 limits: Limits | None) -> Instance:
+    limits = limits if limits is not None else linker.limits
+    store = Store(linker.engine.core)
+    paused = _pause_gc()
+    try:
+        if limits is not None:
+            limits.apply_to_store(store)
+            started = time.monotonic()
+        inst = instantiate(
+            component.info,
+            args,
+            store,
+            component._compile,
+            component._abis,
+            name=component.name or "component",
+        )
+    except BaseException:
+        store.close()
+        raise
+    finally:
+        if paused:
+            gc.enable()
+    instance = Instance(component, inst, store)
+    if limits is not None and limits.timeout is not None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = _private_runner().get_loop()  # where call_sync runs the guest
+        left = max(0.0, limits.timeout - (time.monotonic() - started))
+        instance._timer = replace(limits, timeout=left).arm_timeout(inst, loop)
+    return instance
 
 
 def _kind(v: Any) -> str:

@@ -63,6 +63,10 @@ class Sort(enum.Enum):
     COMPONENT = "component"
     INSTANCE = "instance"
 
+    #: Members are singletons compared by identity: the C identity hash spares every
+    #: dictionary keyed by a sort (index spaces) Enum's Python-level ``__hash__``.
+    __hash__ = object.__hash__
+
 
 _frozen = dataclass(frozen=True, slots=True, kw_only=True)
 

@@ -138,6 +138,8 @@ class CoreEngine:
         #: The disk cache is kept under this many bytes (least recently used evicted).
         self.cache_max_bytes = DEFAULT_CACHE_MAX_BYTES
         self._modules: dict[str, CoreModule] = {}
+        #: FuncType → its ``wasm_functype_t*`` for this engine (see ``_capi.functype_ptr``)
+        self._functypes: dict[Any, int] = {}
         self.stats = {"compiled": 0, "cache_hits": 0, "cache_errors": 0, "memory_hits": 0}
 
     def __del__(self) -> None:
@@ -386,6 +388,29 @@ class CoreModule:
         #: Export name → (kind, C API info): types are made on first use (``export_type``),
         #: as a module such as an interpreter's exports thousands a component never uses.
         self._export_kinds: dict[str, tuple[str, Any]] = {n: (k, i) for n, k, i in exports}
+        #: Made on first use and kept for every instance of the module: its imports' names
+        #: as C strings, its exports' names as C strings and their types.
+        self._import_keys: list[tuple[bytes, int, bytes, int]] | None = None
+        self._export_keys: dict[str, bytes] = {}
+        self._export_types: dict[str, Any] = {}
+        self._export_index: dict[str, int] | None = None
+
+    def export_index(self, name: str) -> int:
+        """The position of export ``name`` (KeyError if there is none)."""
+        index = self._export_index
+        if index is None:
+            index = self._export_index = {n: i for i, n in enumerate(self._export_kinds)}
+        return index[name]
+
+    def import_keys(self) -> list[tuple[bytes, int, bytes, int]]:
+        """(module, len, name, len) of each import, encoded for the C API."""
+        keys = self._import_keys
+        if keys is None:
+            keys = self._import_keys = []
+            for m, n, _k, _t in self.imports:
+                mb, nb = m.encode(), n.encode()
+                keys.append((mb, len(mb), nb, len(nb)))
+        return keys
 
     @property
     def exports(self) -> list[tuple[str, str, Any]]:
@@ -395,8 +420,13 @@ class CoreModule:
 
     def export_type(self, name: str) -> Any:
         """The type of export ``name`` (None if there is no such export)."""
-        ki = self._export_kinds.get(name)
-        return None if ki is None else extern_type(*ki)
+        t = self._export_types.get(name)
+        if t is None:
+            ki = self._export_kinds.get(name)
+            if ki is None:
+                return None
+            t = self._export_types[name] = extern_type(*ki)
+        return t
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", 0)

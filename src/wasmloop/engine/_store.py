@@ -195,10 +195,11 @@ class Store:
         self._check_open()
         c = codec(functype)
         call = functools.partial(handler, self._proxy)
-        wasm_ft = _capi.functype_ptr(
-            self.engine._ptr,
-            tuple(TO_WASM[k] for k in functype.params), tuple(TO_WASM[k] for k in functype.results)
-        )
+        wasm_ft = self.engine._functypes.get(functype)
+        if wasm_ft is None:
+            wasm_ft = self.engine._functypes[functype] = _capi.functype_ptr(
+                self.engine._ptr, tuple(TO_WASM[k] for k in functype.params),
+                tuple(TO_WASM[k] for k in functype.results))
         if can_suspend:
             entry = _capi.HostEntry(
                 call,
@@ -247,7 +248,7 @@ class Store:
             self,
             _fast_call_async(
                 self._vctx,
-                func._vaddr,
+                func._vaddr or func._make_vaddr(),
                 frame.args,
                 c.vnparams,
                 frame.results,
@@ -282,14 +283,14 @@ class Store:
             raise errors.LinkError(
                 f"module expects {len(module.imports)} imports, got {len(imports)}"
             )
-        for (mod, name, kind, _ty), ext in zip(module.imports, imports, strict=True):
-            if not isinstance(ext, Extern):
-                raise errors.LinkError(f"import {mod}::{name}: expected a {kind}, got {ext!r}")
-            if ext._store is not self:
-                raise errors.LinkError(f"import {mod}::{name}: value belongs to another store")
-            msg = _capi.linker_define(self._linker, self._ctx, mod, name, ext._ext.addr)
-            if msg:
-                raise errors.LinkError(msg)
+        define, linker, ctx = _capi.wasmtime_linker_define, self._linker, self._ctx
+        for key, ext in zip(module.import_keys(), imports, strict=True):
+            if ext.__class__ not in _EXTERN_TYPES and not isinstance(ext, Extern) \
+                    or ext._store is not self:
+                self._bad_import(module, key, ext)
+            err = define(linker, ctx, key[0], key[1], key[2], key[3], ext._addr - _PAYLOAD)
+            if err:
+                raise errors.LinkError(_capi.take_error_message(err))
         cells = _capi.Buffer(16 + _capi.INSTANCE_SIZE)
         fut = _capi.wasmtime_linker_instantiate_async(
             self._linker, self._ctx, module._ptr, cells.addr + 16, cells.addr, cells.addr + 8
@@ -297,6 +298,14 @@ class Store:
         f = InstanceFuture(self, fut, cells, module)
         self._futures.add(f)
         return f
+
+    def _bad_import(self, module: CoreModule, key: tuple[bytes, int, bytes, int],
+                    ext: Any) -> None:
+        i = module.import_keys().index(key)
+        mod, name, kind, _ty = module.imports[i]
+        if not isinstance(ext, Extern):
+            raise errors.LinkError(f"import {mod}::{name}: expected a {kind}, got {ext!r}")
+        raise errors.LinkError(f"import {mod}::{name}: value belongs to another store")
 
     def instantiate(
         self, module: CoreModule, imports: Sequence[Extern] = (), *, max_polls: int = 100
@@ -487,11 +496,17 @@ class Extern:
 
     __slots__ = ("_store", "_ext", "_addr", "_vaddr", "__weakref__")
 
-    def __init__(self, store: Store, ext: _capi.Buffer) -> None:
+    def __init__(self, store: Store, ext: Any, ext_addr: int | None = None) -> None:
+        """``ext`` holds the ``wasmtime_extern_t`` at ``ext_addr`` (a Buffer of its own, or
+        one shared by a core instance's exports; ``ext.addr`` if not given)."""
         self._store = store
         self._ext = ext
-        self._addr = ext.addr + _capi.EXTERN_PAYLOAD
+        self._addr = (ext.addr if ext_addr is None else ext_addr) + _capi.EXTERN_PAYLOAD
+        self._vaddr: Any = None  # a c_void_p of _addr, made at the first use
+
+    def _make_vaddr(self) -> Any:
         self._vaddr = _capi.vp(self._addr)
+        return self._vaddr
 
     @property
     def store(self) -> Store:
@@ -503,8 +518,9 @@ class CoreFunc(Extern):
 
     __slots__ = ("type", "_codec")
 
-    def __init__(self, store: Store, ext: _capi.Buffer, functype: FuncType | None = None) -> None:
-        super().__init__(store, ext)
+    def __init__(self, store: Store, ext: Any, functype: FuncType | None = None,
+                 ext_addr: int | None = None) -> None:
+        super().__init__(store, ext, ext_addr)
         if functype is None:
             functype = FuncType._from_wasm(_capi.func_type_kinds(store._ctx, self._addr))
         self.type = functype
@@ -515,7 +531,7 @@ class CoreFunc(Extern):
         return self._codec
 
     def _raw(self) -> bytes:
-        return bytes(self._ext.mv[_capi.EXTERN_PAYLOAD : _capi.EXTERN_PAYLOAD + _capi.FUNC_SIZE])
+        return _capi.string_at(self._addr, _capi.FUNC_SIZE)
 
     def __repr__(self) -> str:
         return f"<CoreFunc {self.type}>"
@@ -552,7 +568,7 @@ class Memory(Extern):
         """The whole memory; the same object while the memory has not grown."""
         if not self._ctx:
             raise RuntimeError("store is closed")
-        n = _fast_memory_data_size(self._store._vctx, self._vaddr)
+        n = _fast_memory_data_size(self._store._vctx, self._vaddr or self._make_vaddr())
         if n != self._len:
             self._refresh(n)
         return self._view
@@ -682,12 +698,15 @@ class Table(Extern):
 class Global(Extern):
     __slots__ = ("type",)
 
-    def __init__(self, store: Store, ext: _capi.Buffer) -> None:
-        super().__init__(store, ext)
-        kind, mutable = _capi.global_type_info(store._ctx, self._addr)
-        from ._types import valkind_from_wasm
+    def __init__(self, store: Store, ext: Any, type: GlobalType | None = None,
+                 ext_addr: int | None = None) -> None:
+        super().__init__(store, ext, ext_addr)
+        if type is None:
+            kind, mutable = _capi.global_type_info(store._ctx, self._addr)
+            from ._types import valkind_from_wasm
 
-        self.type = GlobalType(valkind_from_wasm(kind), mutable)
+            type = GlobalType(valkind_from_wasm(kind), mutable)
+        self.type = type
 
     def get(self) -> Any:
         self._store._check_open()
@@ -708,6 +727,10 @@ class Tag(Extern):
     __slots__ = ()
 
 
+_export_get = _capi.wasmtime_instance_export_get
+_PAYLOAD = _capi.EXTERN_PAYLOAD
+_EXTERN_SIZE = _capi.EXTERN_SIZE
+
 _EXTERN_CLASSES: dict[int, type[Extern]] = {
     _capi.EXT_FUNC: CoreFunc,
     _capi.EXT_MEMORY: Memory,
@@ -715,6 +738,10 @@ _EXTERN_CLASSES: dict[int, type[Extern]] = {
     _capi.EXT_GLOBAL: Global,
     _capi.EXT_TAG: Tag,
 }
+
+
+#: The classes of extern values (a fast membership test before the isinstance fallback).
+_EXTERN_TYPES = frozenset(_EXTERN_CLASSES.values())
 
 
 class CoreInstance:
@@ -728,18 +755,32 @@ class CoreInstance:
         self.store = store
         self.module = module
         self._cells = cells  # holds the wasmtime_instance_t at offset 16
+        self._slab: _capi.Buffer | None = None
         self.exports = CoreExports(self)
 
     def _fetch(self, name: str) -> Extern | None:
-        ext = _capi.instance_export(self.store._ctx, self._cells.addr + 16, name)
-        if ext is None:
+        module = self.module
+        nb = module._export_keys.get(name)
+        if nb is None:
+            nb = module._export_keys[name] = name.encode()
+        slab = self._slab
+        if slab is None:
+            # one buffer for the wasmtime_extern_t of every export (an interpreter's module
+            # has thousands): no buffer object per export
+            slab = self._slab = _capi.Buffer(_EXTERN_SIZE * len(module._export_kinds))
+        at = module.export_index(name) * _EXTERN_SIZE
+        if not _export_get(self.store._ctx, self._cells.addr + 16, nb, len(nb), slab.addr + at):
             return None
-        kind = ext.mv[0]
+        kind = slab.mv[at]
         if kind == _capi.EXT_FUNC:
-            return CoreFunc(self.store, ext, self.module.export_type(name))
+            return CoreFunc(self.store, slab, module.export_type(name), slab.addr + at)
+        if kind == _capi.EXT_GLOBAL:
+            return Global(self.store, slab, module.export_type(name), slab.addr + at)
         cls = _EXTERN_CLASSES.get(kind)
         if cls is None:
             return None  # shared memories: not supported yet
+        ext = _capi.Buffer(_EXTERN_SIZE)
+        ext.mv[:] = slab.mv[at:at + _EXTERN_SIZE]
         return cls(self.store, ext)
 
     def export(self, name: str) -> Extern:

@@ -1169,9 +1169,11 @@ class P2Service:
         self.linker = linker
         self.export = export
         self.wasi = wasi_ctx
+        #: linked once: a missing import fails here, and each instance only instantiates
+        self.pre = linker.instantiate_pre(component)
 
     async def new_instance(self) -> P2ServiceInstance:
-        inst = await self.linker.instantiate(self.component)
+        inst = await self.pre.instantiate()
         return P2ServiceInstance(inst, self.export)
 
 

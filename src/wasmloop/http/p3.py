@@ -940,9 +940,11 @@ class P3Service:
         self.linker = linker
         self.export = export
         self.wasi = wasi_ctx
+        #: linked once: a missing import fails here, and each instance only instantiates
+        self.pre = linker.instantiate_pre(component)
 
     async def new_instance(self) -> P3ServiceInstance:
-        inst = await self.linker.instantiate(self.component)
+        inst = await self.pre.instantiate()
         return P3ServiceInstance(inst, self.export)
 
 

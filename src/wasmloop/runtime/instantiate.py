@@ -106,6 +106,19 @@ class FuncABICache:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[FuncType, CanonOpts, bool], FuncABI] = {}
+        #: (id of a ComponentInfo, definition position, keep_strings) → the FuncABI of that
+        #: definition: the same on every instantiation, and found without hashing its type
+        self._at: dict[tuple[int, int, bool], FuncABI] = {}
+
+    def at(self, info: Any, pos: int, ft: FuncType, opts: CanonOpts,
+           keep_strings: bool = False) -> FuncABI:
+        """``get`` for the function of definition ``pos`` of ``info`` (whose component
+        holds this cache, so ``info`` outlives it)."""
+        key = (id(info), pos, keep_strings)
+        abi = self._at.get(key)
+        if abi is None:
+            abi = self._at[key] = self.get(ft, opts, keep_strings)
+        return abi
 
     def get(self, ft: FuncType, opts: CanonOpts, keep_strings: bool = False) -> FuncABI:
         """``keep_strings``: lifted strings remember their source encoding (for values on
@@ -136,8 +149,14 @@ def _has_string(t: Any) -> bool:
     return False
 
 
+_core_sigs: dict[CoreFuncType, CoreSig] = {}
+
+
 def _core_sig(t: CoreFuncType) -> CoreSig:
-    return CoreSig(t.params, t.results)
+    sig = _core_sigs.get(t)
+    if sig is None:
+        sig = _core_sigs[t] = CoreSig(t.params, t.results)
+    return sig
 
 
 def instantiate(
@@ -159,6 +178,10 @@ def instantiate(
     return inst
 
 
+#: Definition class → the ``_Instantiator`` method that runs it.
+_DISPATCH: dict[type, Callable[..., None]] = {}
+
+
 class _Instantiator:
     def __init__(
         self,
@@ -178,6 +201,7 @@ class _Instantiator:
         self.abis = abis
         self.inst = inst
         self.spaces: dict[ast.Sort, list[Any]] = {s: [] for s in ast.Sort}
+        self.core_instances = self.spaces[S.CORE_INSTANCE]
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -230,11 +254,15 @@ class _Instantiator:
     # -- the walk -----------------------------------------------------------------------------
 
     def run(self) -> None:
+        dispatch = _DISPATCH
         for pos, d in enumerate(self.info.ast.definitions):
-            method = getattr(self, "do_" + type(d).__name__, None)
+            method = dispatch.get(d.__class__)
             if method is None:
-                raise InstantiationError(f"unsupported definition {type(d).__name__}")
-            method(pos, d)
+                method = getattr(_Instantiator, "do_" + d.__class__.__name__, None)
+                if method is None:
+                    raise InstantiationError(f"unsupported definition {type(d).__name__}")
+                dispatch[d.__class__] = method
+            method(self, pos, d)
 
     def do_CoreModule(self, pos: int, d: ast.CoreModule) -> None:
         self.spaces[S.CORE_MODULE].append(self.compiled(self.info.core_modules[self.created(pos)]))
@@ -352,8 +380,7 @@ class _Instantiator:
             self.spaces[d.sort].append(value)
 
     def do_AliasCoreExport(self, pos: int, d: ast.AliasCoreExport) -> None:
-        exports = self.spaces[S.CORE_INSTANCE][d.instance_index]
-        self.spaces[d.sort].append(exports[d.name])
+        self.spaces[d.sort].append(self.core_instances[d.instance_index][d.name])
 
     def do_AliasOuter(self, pos: int, d: ast.AliasOuter) -> None:
         idx = self.created(pos)
@@ -391,10 +418,11 @@ class _Instantiator:
         if o is not None and o.callback is not None:
             callback = self.spaces[S.CORE_FUNC][o.callback]
         core_func = self.spaces[S.CORE_FUNC][d.core_func]
-        keep = self.abis.get(ft, static, True) if _has_string(ft.result) else None
+        abis, info = self.abis, self.info
+        keep = abis.at(info, pos, ft, static, True) if _has_string(ft.result) else None
         self.spaces[S.FUNC].append(
-            LiftedFunc(self.inst, core_func, ft, self.abis.get(ft, static), memory, realloc, post,
-                       is_async_lift=is_async, callback=callback, abi_keep=keep)
+            LiftedFunc(self.inst, core_func, ft, abis.at(info, pos, ft, static), memory, realloc,
+                       post, is_async_lift=is_async, callback=callback, abi_keep=keep)
         )
 
     def do_CanonLower(self, pos: int, d: ast.CanonLower) -> None:
@@ -405,7 +433,7 @@ class _Instantiator:
         # Arguments for another component keep their encoding: it transcodes them as the spec
         # does (every realloc, the shrinking one included), as Wasmtime's adapters do.
         to_guest = isinstance(callee, LiftedFunc) and any(_has_string(t) for _, t in ft.params)
-        abi = self.abis.get(ft, static, to_guest)
+        abi = self.abis.at(self.info, pos, ft, static, to_guest)
         if isinstance(callee, LiftedFunc) and callee.inst is self.inst:
             # Lowering the instance's own lifted function: every call would re-enter the
             # instance, which Wasmtime 49 traps (the spec's entering set would be empty).
