@@ -457,3 +457,54 @@ def test_host_end_dropped_without_closing_is_closed_for_the_other_side() -> None
             await asyncio.wait_for(r.read(), 5)
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------------------------
+# a trap in the instance holding the other end
+
+
+def test_host_read_of_a_stream_whose_writer_trapped_fails_instead_of_waiting():
+    """The guest wrote a chunk, then its instance trapped with the writable end still in its
+    handle table: the host gets the chunk, then BrokenResourceError naming the trap (not a
+    clean end of stream, and not a wait that never ends); a read already waiting is woken."""
+    t = T.StreamType(T.U8)
+
+    async def main():
+        g, wi, r = guest_writer(t)
+        reading = asyncio.ensure_future(r.read())
+        await asyncio.sleep(0)
+        g.poke(0, b"abc")
+        assert g.write(None, wi, 0, 3) == packed(COMPLETED, 3)
+        assert await reading == b"abc"
+        waiting = asyncio.ensure_future(r.read())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        g.inst.poison(RuntimeError("boom"))
+        with pytest.raises(streams.BrokenResourceError, match="trapped: boom"):
+            await waiting
+        with pytest.raises(streams.BrokenResourceError):
+            await r.read()
+
+    run(main())
+
+
+def test_host_future_whose_writer_trapped_fails_and_a_guest_reader_sees_dropped():
+    t = T.FutureType(T.U64)
+
+    async def main():
+        g, wi, fr = guest_writer(t)
+        task = asyncio.ensure_future(fr.read())
+        await asyncio.sleep(0)
+        g.inst.poison(RuntimeError("boom"))
+        with pytest.raises(streams.BrokenResourceError, match="writer is gone.*boom"):
+            await task
+        # a guest reading a future whose writer's instance trapped is not left waiting
+        other = Guest("h", t)
+        w = Guest("w", t)
+        ri2, wi2 = w.make()
+        ri_h = w.give(ri2, other)
+        assert other.read(None, ri_h, 8) == BLOCKED
+        w.inst.poison(RuntimeError("boom"))
+        assert other.inst.handles.get(ri_h).shared.dropped
+
+    run(main())

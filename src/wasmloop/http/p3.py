@@ -413,6 +413,9 @@ class GuestTrailers:
         try:
             v = await self.reader
         except BrokenResourceError:
+            shared = self.reader.shared
+            if shared is not None and shared.broken is not None:
+                raise       # its component trapped
             _resolve(self.result, Ok(None))
             return None
         finally:

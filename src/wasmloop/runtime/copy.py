@@ -505,7 +505,7 @@ class SharedBase:
     the element type, whether an end dropped, and the party whose copy waits for the other
     side."""
 
-    __slots__ = ("t", "key", "info", "dropped", "pending")
+    __slots__ = ("t", "key", "info", "dropped", "pending", "broken")
 
     def __init__(self, t: T.ValType | None, key: Any = None) -> None:
         self.t = t
@@ -516,6 +516,9 @@ class SharedBase:
         self.dropped = False
         #: The party (end) whose buffer waits for the other side, if any.
         self.pending: Any = None
+        #: Why the other side can never act again, when a trap poisoned the instance that
+        #: held an end (``break_ends``): the host's end then fails instead of seeing a drop.
+        self.broken: str | None = None
 
     def reset_pending(self) -> None:
         self.pending = None
@@ -533,6 +536,20 @@ class SharedBase:
             self.dropped = True
             if self.pending is not None:
                 self._notify_pending(DROPPED)
+
+
+def break_ends(inst: Any, why: str) -> None:
+    """A trap poisoned ``inst`` (and its tree): every stream and future end its handle
+    tables hold is dropped for good, with ``why``, so whoever holds the other end (the host,
+    or another component) stops waiting on it: a host reader then gets
+    ``BrokenResourceError`` instead of a clean end of stream."""
+    for e in list(inst.handles):
+        shared = getattr(e, "shared", None)
+        if isinstance(e, CopyEnd) and shared is not None and not shared.dropped:
+            shared.broken = why
+            shared.drop()
+    for child in inst.children:
+        break_ends(child, why)
 
 
 #: Host ends garbage-collected while still open, waiting to be closed (``drop_abandoned``).

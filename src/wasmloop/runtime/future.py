@@ -352,6 +352,9 @@ class FutureReader(HostEnd):
             self._has_value = True
             return self._value
         if res == DROPPED:
+            shared = self.shared
+            if shared is not None and shared.broken is not None:
+                raise BrokenResourceError(f"the future's writer is gone: {shared.broken}")
             raise BrokenResourceError("the future's writer was dropped without writing a value")
         return None
 

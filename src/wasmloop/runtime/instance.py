@@ -47,7 +47,7 @@ class ComponentInstance:
         self.store = store
         self.parent = parent
         budget = parent.handles.budget if parent is not None else budget_of(store)
-        self.handles = Table(budget)
+        self.handles: Table = Table(budget)
         self.may_leave = True
         # A trap anywhere in an instance tree (a top-level instantiation and its nested
         # component instances) poisons the whole tree: one shared cell.
@@ -57,7 +57,7 @@ class ComponentInstance:
             parent.children.append(self)
         self.resources: dict[ResourceType, RuntimeResource] = {}
         self.exports: dict[str, Any] = {}
-        self.threads = Table(budget)
+        self.threads: Table = Table(budget)
         self.backpressure = 0
         self.num_waiting_to_enter = 0
         self.exclusive_thread: Any = None
@@ -100,6 +100,10 @@ class ComponentInstance:
         while root.parent is not None:
             root = root.parent
         root._wake_all()
+        from .copy import break_ends
+
+        first = str(error).splitlines()[0] if error is not None and str(error) else "a trap"
+        break_ends(root, f"component instance {root.name!r} trapped: {first}")
 
     def _wake_all(self) -> None:
         for t in list(self.threads):

@@ -406,7 +406,8 @@ class StreamReader(HostEnd):
 
     ``await read(max_count)`` returns the next chunk — ``bytes`` for ``stream<u8>``, a list
     otherwise — holding between 1 and ``max_count`` elements, as soon as the writer offered
-    any; it raises ``EndOfStream`` once the writer dropped its end and everything was read.
+    any; it raises ``EndOfStream`` once the writer dropped its end and everything was read,
+    and ``BrokenResourceError`` instead if the writer was a component instance that trapped.
     ``async for chunk in reader`` iterates the chunks. ``aclose()`` (or leaving ``async with``)
     drops the end: a writer still writing sees the stream dropped.
 
@@ -437,7 +438,7 @@ class StreamReader(HostEnd):
             self._leftover = None
             return chunk
         if self._eof:
-            raise EndOfStream()
+            self._end()
         if max_count < 1:
             raise ValueError("max_count must be at least 1")
         sink = HostSink(shared.info, min(max_count, MAX_LENGTH))
@@ -462,12 +463,18 @@ class StreamReader(HostEnd):
             self._eof = True
         if sink.progress == 0:
             if raise_eof and res == DROPPED:
-                raise EndOfStream()
+                self._end()
             return sink.take()
         chunk = sink.take()
         if not raise_eof:
             self._leftover = chunk
         return chunk
+
+    def _end(self) -> None:
+        shared = self.shared
+        if shared is not None and shared.broken is not None:
+            raise BrokenResourceError(f"the stream's writer is gone: {shared.broken}")
+        raise EndOfStream()
 
     async def read_all(self) -> Any:
         """Everything up to the end of the stream (``bytes`` for ``stream<u8>``)."""
