@@ -37,6 +37,7 @@ from urllib.parse import quote
 from .errors import Trap, WasmloopError
 from .http.limits import Refusal, RequestLimits, check_request, content_length
 from .http.pool import InstancePool, PoolOptions, release_response
+from .streams import BrokenResourceError
 
 __all__ = ["App", "ERROR_PAGE", "RequestLimits", "PoolOptions"]
 
@@ -107,7 +108,8 @@ class _RequestBody:
                 self._done = True
                 self.disconnected = True
                 self.finished.set()
-                raise _error_code("connection-terminated")
+                # a body the client cut short: the case Wasmtime gives a guest for it
+                raise _error_code("HTTP-protocol-error")
             if kind != "http.request":
                 continue
             chunk = bytes(msg.get("body") or b"")
@@ -442,8 +444,9 @@ class App:
         started = False
         response: Any = None
         what = f"{request.method} {request.path_with_query}"
+        clock = asyncio.timeout_at(_loop_time(deadline))
         try:
-            async with asyncio.timeout_at(_loop_time(deadline)):
+            async with clock:
                 response = await self.handler.handle(request)
                 if body.too_large:
                     raise _error_code("HTTP-request-body-size", body.received)
@@ -488,7 +491,17 @@ class App:
             log.error("%s: error: %s", what, _describe_error(e))
             await self._fail(send, started, 500)
         except Trap as e:
+            if clock.expired():
+                # the deadline cancelled the guest and it trapped on the cancellation
+                # (componentize-py does): the deadline is what the client should hear of
+                log.error("%s: guest timed out (it trapped when cancelled: %s)", what,
+                          str(e).splitlines()[0] if str(e) else e)
+                await self._fail(send, started, self.timeout_status)
+                return
             log.error("%s: guest trapped: %s", what, str(e).splitlines()[0] if str(e) else e)
+            await self._fail(send, started, 500)
+        except BrokenResourceError as e:  # the body's or trailers' writer trapped
+            log.error("%s: %s", what, e)
             await self._fail(send, started, 500)
         except OSError as e:            # the client went away while we wrote
             log.info("%s: client gone: %s", what, e)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 from urllib.parse import unquote
 
@@ -234,15 +234,25 @@ class AsgiHandler:
             if not body_ended and not task.done():
                 task.cancel()
 
-        async def get_trailers() -> list[tuple[bytes, bytes]] | None:
-            try:
-                return await trailers
-            finally:
-                response_done.set()
-
         headers = [(bytes(n).lower(), bytes(v)) for n, v in msg.get("headers") or ()]
         return Response(status=int(msg["status"]), headers=headers,
-                        body=_AppBody(chunks, stop), trailers=get_trailers())
+                        body=_AppBody(chunks, stop),
+                        trailers=_AppTrailers(trailers, response_done))
+
+
+class _AppTrailers:
+    """The app's trailers, awaitable by the consumer (once it has read the body). Unlike a
+    coroutine it may go unawaited, when nobody asks for the trailers, without a warning."""
+
+    def __init__(self, trailers: asyncio.Future[Any], done: asyncio.Event) -> None:
+        self.trailers = trailers
+        self.done = done
+
+    def __await__(self) -> Generator[Any, None, list[tuple[bytes, bytes]] | None]:
+        try:
+            return (yield from self.trailers.__await__())
+        finally:
+            self.done.set()
 
 
 class _AppBody:
