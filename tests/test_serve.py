@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,11 +39,12 @@ def wasmloop_serve() -> list[str]:
 
 
 class Server:
-    def __init__(self, cmd: list[str], wasm: Path, *extra: str) -> None:
+    def __init__(self, cmd: list[str], wasm: Path, *extra: str,
+                 stderr: Any = subprocess.PIPE) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen([*cmd, "-Scli", *extra, "--addr", f"127.0.0.1:{self.port}",
                                       str(wasm)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=stderr)
         wait_port(self.port, self.proc)
         self.url = f"http://127.0.0.1:{self.port}"
 

@@ -3,6 +3,8 @@
 #   /            200, content-type and x-guest headers, "hello from python\n"
 #   /headers     the request as the guest sees it: method, scheme, authority, path, headers
 #   /echo        the request body streamed back (/echo?trailers: the request trailers too)
+#   /consume     reads the request body, then prints on stderr how many bytes came and what
+#                the body's trailers future gave (ok, or the error-code case)
 #   /stream?n=N  N chunks, 0.1 s apart (the response is returned before the first one)
 #   /trailers    a body, then the trailer x-trailer: done
 #   /error       returns the error-code internal-error("boom")
@@ -10,6 +12,8 @@
 #   /trap-mid    a first chunk, then a trap while the body streams
 #   /hang        never answers
 #   anything else: 404 "not found\n"
+import sys
+
 import componentize_py_async_support as aio
 from componentize_py_types import Err, Ok
 from wit_world import byte_stream, exports
@@ -83,6 +87,20 @@ class Handler(exports.Handler):
                             await tx.write_all(chunk)
 
             return _response(200, [("content-type", b"application/octet-stream")], echo)
+        if route == "/consume":
+            rx, trx = t.Request.consume_body(request, unit_future(lambda: Ok(None))[1])
+            n = 0
+            with rx:
+                while not rx.writer_dropped:
+                    n += len(await rx.read(65536))
+            try:
+                outcome = await trx.read()
+            except Err as e:
+                outcome = e
+            what = f"err {type(outcome.value).__name__}" if isinstance(outcome, Err) else "ok"
+            sys.stderr.write(f"consume: {n} bytes, trailers {what}\n")
+            sys.stderr.flush()
+            return _text(200, f"{n}\n")
         if route == "/stream":
             n = int(target.split("n=")[1]) if "n=" in target else 5
 
